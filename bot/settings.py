@@ -1,0 +1,53 @@
+"""Runtime settings: one pydantic-settings class, read from the environment.
+
+Built once in the composition root (`bot.bootstrap`), never at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from storage.database import normalise_database_url
+
+DEFAULT_SCRIPT = Path(__file__).resolve().parent.parent / "conversations" / "scripts" / "default.yaml"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+
+    database_url: str = "sqlite:///leadbot.db"
+    leadbot_script: Path = DEFAULT_SCRIPT
+    leadbot_auto_migrate: bool = True
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_api_base_url: str = "https://slack.com/api/"
+    slack_channel: str | None = None
+
+    port: int = Field(default=8080, ge=1, le=65535)
+    log_level: str = "INFO"
+    log_format: str = "text"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        try:
+            return normalise_database_url(value)
+        except Exception as exc:  # sqlalchemy.exc.ArgumentError
+            raise ValueError(f"DATABASE_URL is not a database URL ({exc})") from None
+
+    @property
+    def slack_configured(self) -> bool:
+        return self.slack_bot_token is not None
+
+    @property
+    def telegram_configured(self) -> bool:
+        return self.telegram_bot_token is not None

@@ -1,0 +1,54 @@
+"""Evaluate the DSL's declarative conditions against what is known about a lead."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from conversations.dsl import STAGE_ORDER, Condition
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What a condition can look at."""
+
+    options: Mapping[str, str | None]  # question id -> matched option id (None: free text)
+    stage: str = "new"
+    fit: int = 0
+    intent: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.fit + self.intent
+
+
+def stage_rank(stage: str) -> int:
+    return STAGE_ORDER.index(stage) if stage in STAGE_ORDER else -1
+
+
+def holds(condition: Condition, facts: Facts) -> bool:
+    """True when every part of `condition` holds."""
+    if condition.answer is not None:
+        for question_id, option_ids in condition.answer.items():
+            if facts.options.get(question_id) not in option_ids:
+                return False
+    if condition.answered is not None:
+        if any(question_id not in facts.options for question_id in condition.answered):
+            return False
+    if condition.not_answered is not None:
+        if any(question_id in facts.options for question_id in condition.not_answered):
+            return False
+    if condition.stage_at_least is not None:
+        if stage_rank(facts.stage) < stage_rank(condition.stage_at_least):
+            return False
+    if condition.score_at_least is not None:
+        scores = {"fit": facts.fit, "intent": facts.intent, "total": facts.total}
+        if any(scores[name] < minimum for name, minimum in condition.score_at_least.items()):
+            return False
+    if condition.any is not None and not any(holds(c, facts) for c in condition.any):
+        return False
+    if condition.all is not None and not all(holds(c, facts) for c in condition.all):
+        return False
+    if condition.not_ is not None and holds(condition.not_, facts):
+        return False
+    return True

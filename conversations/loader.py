@@ -1,0 +1,281 @@
+"""Load a script from YAML with source positions, and report errors as `file:line:col  path: message`.
+
+YAML is composed into nodes (not `safe_load`ed) so each value keeps its line;
+duplicate keys are errors; only `true`/`false` are booleans ("no", "on" stay
+text: a Norwegian country code or an option called "no" must not turn into
+False) and dates stay text. Pydantic errors are mapped back to the node they
+are about; cross-reference checks (`conversations.validation`) are too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from conversations.dsl import Script
+
+PathKey = tuple[str | int, ...]
+MAX_SCRIPT_BYTES = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One error a marketer can act on."""
+
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}: " if self.path else ""
+        return f"{self.file}:{self.line}:{self.column}  {where}{self.message}"
+
+
+class ScriptError(Exception):
+    """The script cannot be used; `problems` lists every error found, in file order."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = sorted(problems, key=lambda p: (p.file, p.line, p.column))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedScript:
+    script: Script
+    version: str  # content hash: conversations record which exact text they ran
+    path: str
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader without YAML 1.1's surprising implicit types."""
+
+
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [
+        (tag, regexp)
+        for tag, regexp in resolvers
+        if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")
+    ]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+class _Builder:
+    """Turns a composed node tree into plain data, recording where each value came from."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.positions: dict[PathKey, tuple[int, int]] = {}
+        self.problems: list[Problem] = []
+        self._constructor = _StrictLoader("")
+
+    def build(self, node: yaml.Node, path: PathKey) -> Any:
+        self.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, yaml.MappingNode):
+            result: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key = self._constructor.construct_object(key_node, deep=True)
+                if not isinstance(key, (str, int)):
+                    self._problem(key_node, path, "a key must be a plain word")
+                    continue
+                key = str(key)
+                if key in result:
+                    first = self.positions.get((*path, key), (0, 0))
+                    self._problem(
+                        key_node,
+                        (*path, key),
+                        f"duplicate key {key!r} (first at line {first[0]}); keep one",
+                    )
+                    continue
+                result[key] = self.build(value_node, (*path, key))
+                # Point errors about a key at the key itself, not its value.
+                self.positions[(*path, key)] = (
+                    key_node.start_mark.line + 1,
+                    key_node.start_mark.column + 1,
+                )
+                self.positions[(*path, key, "<value>")] = (
+                    value_node.start_mark.line + 1,
+                    value_node.start_mark.column + 1,
+                )
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
+        return self._constructor.construct_object(node, deep=True)
+
+    def _problem(self, node: yaml.Node, path: PathKey, message: str) -> None:
+        self.problems.append(
+            Problem(
+                self.filename,
+                node.start_mark.line + 1,
+                node.start_mark.column + 1,
+                render_path(path),
+                message,
+            )
+        )
+
+
+def render_path(path: PathKey) -> str:
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else part
+    return text
+
+
+def locate(positions: dict[PathKey, tuple[int, int]], path: PathKey) -> tuple[PathKey, int, int]:
+    """The deepest prefix of `path` present in the file, and its line and column."""
+    for end in range(len(path), -1, -1):
+        prefix = path[:end]
+        if prefix in positions:
+            line, column = positions[prefix]
+            return prefix, line, column
+    return (), 1, 1
+
+
+def _data_path(loc: tuple[str | int, ...], data: Any) -> PathKey:
+    """Drop the parts of a pydantic error location that are not in the data.
+
+    Discriminated unions add the tag (`questions.2.choice.options`) and root
+    models add `root`; neither is something a marketer wrote.
+    """
+    path: list[str | int] = []
+    current = data
+    for part in loc:
+        if isinstance(current, dict) and part in current:
+            path.append(part)
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            path.append(part)
+            current = current[part]
+        elif isinstance(current, dict) and part in ("root", "not_"):
+            if part == "not_" and "not" in current:
+                path.append("not")
+                current = current["not"]
+            continue
+        elif isinstance(current, dict) and isinstance(part, str) and _is_union_tag(part):
+            continue
+        else:
+            path.append(part)
+            current = None
+    return tuple(path)
+
+
+def _is_union_tag(part: str) -> bool:
+    return part in {"choice", "number", "money", "timeframe", "text", "email", "phone"} or (
+        "[" in part or part.startswith("function-") or part in ("str", "dict[str,str]", "list[str]")
+    )
+
+
+def _friendly(message: str) -> str:
+    if message.startswith("Input tag ") and "does not match any of the expected tags" in message:
+        tag = message.split("'")[1]
+        expected = message.split("expected tags: ", 1)[1].replace("'", "")
+        return f"unknown question type {tag!r}; use one of {expected}"
+    if message.startswith("Unable to extract tag using discriminator"):
+        return "missing `type:`; use one of choice, number, money, timeframe, text, email, phone"
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    if message == "Extra inputs are not permitted":
+        return "unknown key; check its spelling or remove it"
+    if message == "Field required":
+        return "missing; add it"
+    return message
+
+
+def parse_script(text: str, *, filename: str) -> Script:
+    """Parse and validate a script; raise ScriptError listing every problem found."""
+    try:
+        root = yaml.compose(text, Loader=_StrictLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise ScriptError(
+            [Problem(filename, line, column, "", f"YAML syntax error: {exc.problem or exc}")]
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ScriptError([Problem(filename, 1, 1, "", f"YAML error: {exc}")]) from None
+    if root is None:
+        raise ScriptError([Problem(filename, 1, 1, "", "the file is empty; start with `id:`")])
+    builder = _Builder(filename)
+    try:
+        data = builder.build(root, ())
+    except yaml.YAMLError as exc:
+        raise ScriptError([Problem(filename, 1, 1, "", f"YAML error: {exc}")]) from None
+    if builder.problems:
+        raise ScriptError(builder.problems)
+    if not isinstance(data, dict):
+        raise ScriptError(
+            [Problem(filename, 1, 1, "", "a script is a mapping of keys (id:, questions:, …)")]
+        )
+    try:
+        script = Script.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            path = _data_path(tuple(error["loc"]), data)
+            if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+                path = (*path, "type")
+            _, line, column = locate(builder.positions, path)
+            problems.append(
+                Problem(filename, line, column, render_path(path), _friendly(error["msg"]))
+            )
+        raise ScriptError(_unique(problems)) from None
+
+    from conversations.validation import cross_check  # validation imports this module
+
+    problems = [
+        Problem(filename, *locate(builder.positions, path)[1:], render_path(path), message)
+        for path, message in cross_check(script, data)
+    ]
+    if problems:
+        raise ScriptError(_unique(problems))
+    return script
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    seen: set[tuple[int, int, str]] = set()
+    unique = []
+    for problem in problems:
+        key = (problem.line, problem.column, problem.message)
+        if key not in seen:
+            seen.add(key)
+            unique.append(problem)
+    return unique
+
+
+def load_script(path: str | Path) -> LoadedScript:
+    """Read, parse and validate a script file."""
+    path = Path(path)
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ScriptError([Problem(name, 1, 1, "", "no such file; check the path")]) from None
+    except OSError as exc:
+        raise ScriptError([Problem(name, 1, 1, "", f"cannot read the file ({exc.strerror})")]) from None
+    if len(raw) > MAX_SCRIPT_BYTES:
+        raise ScriptError([Problem(name, 1, 1, "", "the file is over 1 MB; is it a script?")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScriptError(
+            [Problem(name, 1, 1, "", f"not UTF-8 text (byte {exc.start}); save it as UTF-8")]
+        ) from None
+    script = parse_script(text, filename=name)
+    version = script.version or ""
+    digest = hashlib.sha256(raw).hexdigest()[:12]
+    return LoadedScript(script=script, version=f"{version}+{digest}" if version else digest, path=name)

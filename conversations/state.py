@@ -1,0 +1,51 @@
+"""A conversation's state: everything the engine needs between two messages.
+
+It is a frozen pydantic model so it round-trips through JSON into the database
+(`conversations.state` column) and any process can pick the chat up.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Status = Literal["new", "active", "completed", "stopped"]
+
+
+class AnswerState(BaseModel):
+    """The current answer to one question (the latest, when corrected)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    raw_text: str
+    option_id: str | None = None
+    value: float | str | None = None
+    confidence: float = 1.0
+    via: Literal["text", "button", "contact"] = "text"
+
+
+class ConversationState(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    script_id: str
+    lang: str
+    status: Status = "new"
+    current: str | None = None  # id of the question awaiting an answer
+    answers: dict[str, AnswerState] = {}
+    history: tuple[str, ...] = ()  # question ids in the order they were answered
+    retries: int = 0
+    # Option ids offered in a "did you mean…?" for the current question.
+    suggestions: tuple[str, ...] = ()
+    pending_raw: str | None = None
+    stage: str = "new"
+    source: str | None = None
+    first_name: str = ""
+    started_at: datetime | None = None
+    qualified_at: datetime | None = None
+    confirm_forget: bool = False
+
+    @classmethod
+    def fresh(cls, *, script_id: str, lang: str) -> ConversationState:
+        return cls(script_id=script_id, lang=lang)

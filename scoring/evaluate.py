@@ -1,0 +1,128 @@
+"""Scoring: points from answers into fit and intent, temperature, lifecycle stage, and why.
+
+Pure functions over the script's scoring config and the options a lead chose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from conversations.conditions import Facts, holds, stage_rank
+from conversations.dsl import Points, Script, ScoringConfig, options_of
+
+Temperature = str  # "cold" | "warm" | "hot"
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """Points one answer (or engagement action) brought, and how to say it."""
+
+    source: str  # question id or action id
+    label: str  # what was chosen or said, as a sales rep would read it
+    points: Points
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    fit: int
+    intent: int
+    temperature: Temperature
+    reasons: tuple[str, ...]
+
+    @property
+    def total(self) -> int:
+        return self.fit + self.intent
+
+
+def _cap(value: int, cap: int | None) -> int:
+    return value if cap is None else min(value, cap)
+
+
+def score_contributions(config: ScoringConfig, contributions: Sequence[Contribution]) -> Score:
+    fit = _cap(sum(c.points.fit for c in contributions), config.caps.fit)
+    intent = _cap(sum(c.points.intent for c in contributions), config.caps.intent)
+    return Score(
+        fit=fit,
+        intent=intent,
+        temperature=temperature_for(config, fit + intent),
+        reasons=explain(contributions),
+    )
+
+
+def temperature_for(config: ScoringConfig, total: int) -> Temperature:
+    if total >= config.temperature.hot:
+        return "hot"
+    if total >= config.temperature.warm:
+        return "warm"
+    return "cold"
+
+
+def explain(contributions: Sequence[Contribution]) -> tuple[str, ...]:
+    """Human-readable reasons, biggest effect first: "budget 20–100 k€: +25 intent"."""
+    ranked = sorted(contributions, key=lambda c: -abs(c.points.total))
+    reasons = []
+    for contribution in ranked:
+        parts = []
+        if contribution.points.fit:
+            parts.append(f"{contribution.points.fit:+d} fit")
+        if contribution.points.intent:
+            parts.append(f"{contribution.points.intent:+d} intent")
+        if parts:
+            reasons.append(f"{contribution.source} {contribution.label}: {', '.join(parts)}")
+    return tuple(reasons)
+
+
+def contributions_from_answers(
+    script: Script, options: Mapping[str, str | None], *, lang: str
+) -> list[Contribution]:
+    """What each answered question's chosen option is worth."""
+    found = []
+    for question in script.questions:
+        option_id = options.get(question.id)
+        if option_id is None:
+            continue
+        for option in options_of(question):
+            if option.id == option_id:
+                label = option.label.get(lang, script.lang)
+                found.append(Contribution(question.id, label, option.points))
+                break
+    return found
+
+
+def evaluate_stage(
+    script: Script,
+    *,
+    previous: str,
+    options: Mapping[str, str | None],
+    score: Score,
+) -> str:
+    """The lifecycle stage: new → engaged → mql → sql, or disqualified. Never moves back."""
+    if previous == "disqualified":
+        return previous
+    config = script.scoring
+    facts = Facts(options=options, stage=previous, fit=score.fit, intent=score.intent)
+    if (
+        stage_rank(previous) < stage_rank("sql")
+        and config.disqualify_when is not None
+        and holds(config.disqualify_when, facts)
+    ):
+        return "disqualified"
+    computed = "new"
+    if options:
+        computed = "engaged"
+    if score.total >= config.thresholds.mql:
+        computed = "mql"
+    if score.total >= config.thresholds.sql and all(q in options for q in config.sql_requires):
+        computed = "sql"
+    return computed if stage_rank(computed) > stage_rank(previous) else previous
+
+
+def evaluate(
+    script: Script, options: Mapping[str, str | None], *, previous_stage: str, lang: str
+) -> tuple[Score, str]:
+    """Score the answers and derive the stage in one call."""
+    score = score_contributions(
+        script.scoring, contributions_from_answers(script, options, lang=lang)
+    )
+    return score, evaluate_stage(script, previous=previous_stage, options=options, score=score)

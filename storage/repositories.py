@@ -1,0 +1,337 @@
+"""Repositories: typed access to each table. They flush, never commit.
+
+The unit of work (:mod:`storage.unit_of_work`) owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from storage.models import (
+    Answer,
+    Conversation,
+    KeyValue,
+    Lead,
+    LeadEvent,
+    OutboxMessage,
+    ProcessedMessage,
+)
+
+
+class LeadRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def _for_update(self) -> bool:
+        # Row locks serialise one chat's messages across processes on PostgreSQL;
+        # SQLite already has one writer (BEGIN IMMEDIATE).
+        return self._session.get_bind().dialect.name != "sqlite"
+
+    def get(self, lead_id: int, *, lock: bool = False) -> Lead | None:
+        query = select(Lead).where(Lead.id == lead_id)
+        if lock and self._for_update():
+            query = query.with_for_update()
+        return self._session.scalars(query).first()
+
+    def by_chat(self, channel: str, chat_id: str, *, lock: bool = False) -> Lead | None:
+        query = select(Lead).where(Lead.channel == channel, Lead.chat_id == chat_id)
+        if lock and self._for_update():
+            query = query.with_for_update()
+        return self._session.scalars(query).first()
+
+    def get_or_create_locked(self, channel: str, chat_id: str, *, now: datetime) -> Lead:
+        """The chat's lead, row-locked for this transaction; created when new."""
+        lead = self.by_chat(channel, chat_id, lock=True)
+        if lead is not None:
+            return lead
+        lead = Lead(
+            channel=channel,
+            chat_id=chat_id,
+            created_at=now,
+            updated_at=now,
+            stage="new",
+            temperature="cold",
+            score=0,
+            fit=0,
+            intent=0,
+            reasons=[],
+            stopped=False,
+            language="en",
+        )
+        # A savepoint lets a concurrent insert of the same chat lose gracefully.
+        try:
+            with self._session.begin_nested():
+                self._session.add(lead)
+                self._session.flush()
+        except IntegrityError:
+            existing = self.by_chat(channel, chat_id, lock=True)
+            if existing is None:
+                raise
+            return existing
+        return lead
+
+    def find(self, ref: str) -> Lead | None:
+        """A lead by id, @username or email."""
+        ref = ref.strip()
+        if ref.isdigit():
+            return self.get(int(ref))
+        if ref.startswith("@"):
+            ref = ref[1:]
+        query = select(Lead).where((Lead.username == ref) | (Lead.email == ref.lower()))
+        return self._session.scalars(query.order_by(Lead.id.desc())).first()
+
+    def latest(self, *, stages: Sequence[str], limit: int = 20) -> list[Lead]:
+        query = (
+            select(Lead)
+            .where(Lead.stage.in_(stages))
+            .order_by(Lead.updated_at.desc(), Lead.id.desc())
+            .limit(limit)
+        )
+        return list(self._session.scalars(query))
+
+    def count_by_stage(self) -> dict[str, int]:
+        rows = self._session.execute(select(Lead.stage, func.count()).group_by(Lead.stage))
+        return {stage: count for stage, count in rows}
+
+    def delete(self, lead: Lead) -> None:
+        self._session.delete(lead)
+        self._session.flush()
+
+
+class ConversationRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def active_for(self, lead_id: int) -> Conversation | None:
+        query = (
+            select(Conversation)
+            .where(Conversation.lead_id == lead_id, Conversation.active.is_(True))
+            .order_by(Conversation.id.desc())
+        )
+        return self._session.scalars(query).first()
+
+    def start(
+        self, *, lead_id: int, script_id: str, script_version: str, state: dict[str, Any],
+        now: datetime,
+    ) -> Conversation:
+        self._session.execute(
+            update(Conversation)
+            .where(Conversation.lead_id == lead_id, Conversation.active.is_(True))
+            .values(active=False)
+        )
+        conversation = Conversation(
+            lead_id=lead_id,
+            script_id=script_id,
+            script_version=script_version,
+            active=True,
+            status=str(state.get("status", "new")),
+            state=state,
+            created_at=now,
+            updated_at=now,
+        )
+        self._session.add(conversation)
+        self._session.flush()
+        return conversation
+
+
+class AnswerRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, answer: Answer) -> None:
+        # Only the latest answer to a question counts; earlier ones stay as history.
+        self._session.execute(
+            update(Answer)
+            .where(
+                Answer.conversation_id == answer.conversation_id,
+                Answer.question_id == answer.question_id,
+                Answer.superseded.is_(False),
+            )
+            .values(superseded=True)
+        )
+        self._session.add(answer)
+
+    def current_for(self, lead_id: int) -> list[Answer]:
+        query = (
+            select(Answer)
+            .where(Answer.lead_id == lead_id, Answer.superseded.is_(False))
+            .order_by(Answer.id)
+        )
+        return list(self._session.scalars(query))
+
+    def all_for(self, lead_id: int) -> list[Answer]:
+        return list(
+            self._session.scalars(select(Answer).where(Answer.lead_id == lead_id).order_by(Answer.id))
+        )
+
+    def delete_for(self, lead_id: int) -> int:
+        result = self._session.execute(delete(Answer).where(Answer.lead_id == lead_id))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+class EventRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, *, lead_id: int | None, type: str, payload: dict[str, Any], now: datetime) -> None:
+        self._session.add(LeadEvent(lead_id=lead_id, type=type, payload=payload, created_at=now))
+
+    def for_lead(self, lead_id: int, *, types: Sequence[str] | None = None) -> list[LeadEvent]:
+        query = select(LeadEvent).where(LeadEvent.lead_id == lead_id)
+        if types is not None:
+            query = query.where(LeadEvent.type.in_(types))
+        return list(self._session.scalars(query.order_by(LeadEvent.id)))
+
+    def delete_for(self, lead_id: int) -> int:
+        result = self._session.execute(delete(LeadEvent).where(LeadEvent.lead_id == lead_id))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+class OutboxRepository:
+    """Messages waiting for delivery, each destination in order, with leases and back-off."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(
+        self, *, kind: str, destination: str, payload: dict[str, Any], now: datetime,
+        lead_id: int | None = None, dedupe_key: str | None = None,
+    ) -> OutboxMessage | None:
+        """Queue a message; returns None when `dedupe_key` was already queued."""
+        if dedupe_key is not None:
+            exists = self._session.scalar(
+                select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
+            )
+            if exists is not None:
+                return None
+        message = OutboxMessage(
+            kind=kind,
+            destination=destination,
+            dedupe_key=dedupe_key,
+            lead_id=lead_id,
+            payload=payload,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        self._session.add(message)
+        self._session.flush()
+        return message
+
+    def claim_due(
+        self, *, kinds: Sequence[str], now: datetime, lease: timedelta, limit: int = 50
+    ) -> list[OutboxMessage]:
+        """Lease the next message of each destination that is due.
+
+        Only a destination's oldest pending row is ever handed out, so one
+        channel's messages are delivered in order even across workers.
+        """
+        query = (
+            select(OutboxMessage)
+            .where(OutboxMessage.status == "pending", OutboxMessage.kind.in_(kinds))
+            .order_by(OutboxMessage.id)
+            .limit(limit * 20)
+        )
+        if self._session.get_bind().dialect.name != "sqlite":
+            query = query.with_for_update()
+        claimed: list[OutboxMessage] = []
+        seen: set[str] = set()
+        for message in self._session.scalars(query):
+            if message.destination in seen:
+                continue
+            seen.add(message.destination)
+            leased = message.locked_until is not None and message.locked_until > now
+            if leased or message.next_attempt_at > now:
+                continue
+            message.locked_until = now + lease
+            message.attempts += 1
+            claimed.append(message)
+            if len(claimed) >= limit:
+                break
+        self._session.flush()
+        return claimed
+
+    def get(self, message_id: int) -> OutboxMessage | None:
+        return self._session.get(OutboxMessage, message_id)
+
+    def mark_delivered(self, message_id: int, *, result: dict[str, Any], now: datetime) -> None:
+        self._session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(status="delivered", result=result, delivered_at=now, locked_until=None)
+        )
+
+    def mark_retry(self, message_id: int, *, error: str, retry_at: datetime) -> None:
+        self._session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(last_error=error[:2000], next_attempt_at=retry_at, locked_until=None)
+        )
+
+    def mark_failed(self, message_id: int, *, error: str) -> None:
+        self._session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(status="failed", last_error=error[:2000], locked_until=None)
+        )
+
+    def pending(self, *, kinds: Sequence[str] | None = None) -> list[OutboxMessage]:
+        query = select(OutboxMessage).where(OutboxMessage.status == "pending")
+        if kinds is not None:
+            query = query.where(OutboxMessage.kind.in_(kinds))
+        return list(self._session.scalars(query.order_by(OutboxMessage.id)))
+
+    def for_lead(self, lead_id: int, *, kind: str | None = None) -> list[OutboxMessage]:
+        query = select(OutboxMessage).where(OutboxMessage.lead_id == lead_id)
+        if kind is not None:
+            query = query.where(OutboxMessage.kind == kind)
+        return list(self._session.scalars(query.order_by(OutboxMessage.id)))
+
+    def cancel_pending(self, *, destination: str, kinds: Sequence[str]) -> int:
+        result = self._session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.destination == destination,
+                OutboxMessage.kind.in_(kinds),
+                OutboxMessage.status == "pending",
+            )
+            .values(status="cancelled", locked_until=None)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+class ProcessedMessageRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def seen(self, channel: str, message_id: str) -> bool:
+        return self._session.get(ProcessedMessage, (channel, message_id)) is not None
+
+    def remember(self, channel: str, message_id: str, *, now: datetime) -> None:
+        self._session.add(ProcessedMessage(channel=channel, message_id=message_id, processed_at=now))
+
+
+class KeyValueRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get_locked(self, key: str) -> KeyValue | None:
+        query = select(KeyValue).where(KeyValue.key == key)
+        if self._session.get_bind().dialect.name != "sqlite":
+            query = query.with_for_update()
+        return self._session.scalars(query).first()
+
+    def put(self, key: str, value: dict[str, Any], *, now: datetime) -> None:
+        row = self._session.get(KeyValue, key)
+        if row is None:
+            self._session.add(KeyValue(key=key, value=value, updated_at=now))
+        else:
+            row.value = value
+            row.updated_at = now
