@@ -51,4 +51,5 @@ def _create_sqlite_engine(url: str) -> Engine:
 
 
 def create_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False, autoflush=True)
+    # No autoflush: the service flushes once at commit instead of before every query.
+    return sessionmaker(engine, expire_on_commit=False, autoflush=False)

@@ -9,7 +9,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -75,6 +77,33 @@ class LeadRepository:
                 raise
             return existing
         return lead
+
+    def with_active_conversation(
+        self, channel: str, chat_id: str, *, now: datetime
+    ) -> tuple[Lead, Conversation | None]:
+        """The chat's lead (row-locked, created when new) and its active conversation."""
+        if self._for_update():
+            # Lock first, then read: under READ COMMITTED a joined row read in the
+            # locking statement would come from the snapshot taken *before* the
+            # wait, i.e. another process's just-committed state would be missed.
+            lead = self.get_or_create_locked(channel, chat_id, now=now)
+            return lead, ConversationRepository(self._session).active_for(lead.id)
+        # SQLite: BEGIN IMMEDIATE already made this the only writer; one query
+        # instead of two on the path every message takes.
+        query = (
+            select(Lead, Conversation)
+            .outerjoin(
+                Conversation,
+                (Conversation.lead_id == Lead.id) & Conversation.active.is_(True),
+            )
+            .where(Lead.channel == channel, Lead.chat_id == chat_id)
+            .order_by(Conversation.id.desc())
+            .limit(1)
+        )
+        row = self._session.execute(query).first()
+        if row is not None:
+            return row[0], row[1]
+        return self.get_or_create_locked(channel, chat_id, now=now), None
 
     def find(self, ref: str) -> Lead | None:
         """A lead by id, @username or email."""
@@ -144,23 +173,31 @@ class AnswerRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def add(self, answer: Answer) -> None:
-        # Only the latest answer to a question counts; earlier ones stay as history.
-        self._session.execute(
-            update(Answer)
-            .where(
-                Answer.conversation_id == answer.conversation_id,
-                Answer.question_id == answer.question_id,
-                Answer.superseded.is_(False),
+    def add(self, answer: Answer, *, corrects: bool) -> None:
+        """Store an answer; `corrects` marks the earlier answer to the question as superseded."""
+        if corrects:
+            # Only the latest answer to a question counts; earlier ones stay as history.
+            self._session.execute(
+                update(Answer)
+                .where(
+                    Answer.conversation_id == answer.conversation_id,
+                    Answer.question_id == answer.question_id,
+                    Answer.superseded.is_(False),
+                )
+                .values(superseded=True)
             )
-            .values(superseded=True)
-        )
         self._session.add(answer)
 
     def current_for(self, lead_id: int) -> list[Answer]:
+        """The answers that count: the latest to each question of the active conversation."""
         query = (
             select(Answer)
-            .where(Answer.lead_id == lead_id, Answer.superseded.is_(False))
+            .join(Conversation, Conversation.id == Answer.conversation_id)
+            .where(
+                Answer.lead_id == lead_id,
+                Answer.superseded.is_(False),
+                Conversation.active.is_(True),
+            )
             .order_by(Answer.id)
         )
         return list(self._session.scalars(query))
@@ -180,7 +217,12 @@ class EventRepository:
         self._session = session
 
     def add(self, *, lead_id: int | None, type: str, payload: dict[str, Any], now: datetime) -> None:
-        self._session.add(LeadEvent(lead_id=lead_id, type=type, payload=payload, created_at=now))
+        # A Core insert: events are append-only, no need for the ORM's bookkeeping.
+        self._session.execute(
+            insert(LeadEvent.__table__).values(
+                lead_id=lead_id, type=type, payload=payload, created_at=now
+            )
+        )
 
     def for_lead(self, lead_id: int, *, types: Sequence[str] | None = None) -> list[LeadEvent]:
         query = select(LeadEvent).where(LeadEvent.lead_id == lead_id)
@@ -222,7 +264,8 @@ class OutboxRepository:
             created_at=now,
         )
         self._session.add(message)
-        self._session.flush()
+        if dedupe_key is not None:
+            self._session.flush()  # so a second add in this transaction sees it
         return message
 
     def claim_due(
@@ -312,10 +355,22 @@ class ProcessedMessageRepository:
         self._session = session
 
     def seen(self, channel: str, message_id: str) -> bool:
-        return self._session.get(ProcessedMessage, (channel, message_id)) is not None
+        query = select(ProcessedMessage.message_id).where(
+            ProcessedMessage.channel == channel, ProcessedMessage.message_id == message_id
+        )
+        return self._session.scalar(query) is not None
 
-    def remember(self, channel: str, message_id: str, *, now: datetime) -> None:
-        self._session.add(ProcessedMessage(channel=channel, message_id=message_id, processed_at=now))
+    def remember(self, channel: str, message_id: str, *, now: datetime) -> bool:
+        """Record a message id; False when it was already there (a duplicate delivery)."""
+        values = {"channel": channel, "message_id": message_id, "processed_at": now}
+        if self._session.get_bind().dialect.name == "postgresql":
+            statement: Any = postgresql_insert(ProcessedMessage).values(values)
+        else:
+            statement = sqlite_insert(ProcessedMessage).values(values)
+        inserted = self._session.execute(
+            statement.on_conflict_do_nothing().returning(ProcessedMessage.message_id)
+        ).first()
+        return inserted is not None
 
 
 class KeyValueRepository:

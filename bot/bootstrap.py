@@ -1,0 +1,68 @@
+"""The composition root: settings → database → script → service, wired once per process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.service import AfterMessageHook, LeadService
+from bot.settings import Settings
+from conversations.loader import LoadedScript, load_script
+from storage import migrate
+from storage.database import create_database_engine, create_session_factory
+from storage.unit_of_work import UnitOfWork
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    script: LoadedScript
+    service: LeadService
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build(
+    settings: Settings,
+    *,
+    script_path: Path | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    hooks: Sequence[AfterMessageHook] = (),
+    migrate_database: bool | None = None,
+) -> Container:
+    """Wire everything; raises ScriptError for a broken script before touching the database."""
+    script = load_script(script_path or settings.leadbot_script)
+    engine = create_database_engine(settings.database_url)
+    if settings.leadbot_auto_migrate if migrate_database is None else migrate_database:
+        migrate.upgrade(engine)
+    session_factory = create_session_factory(engine)
+    service = LeadService(
+        uow_factory=lambda: UnitOfWork(session_factory),
+        script=script,
+        clock=clock,
+        hooks=hooks,
+    )
+    return Container(
+        settings=settings,
+        engine=engine,
+        session_factory=session_factory,
+        script=script,
+        service=service,
+        clock=clock,
+    )

@@ -1,0 +1,332 @@
+"""The `leadbot` command line: chat, run, script check / match / simulate, db upgrade.
+
+Expected mistakes (a broken script, a bad setting, a missing token) print one
+line on stderr saying what to do, and exit non-zero — never a traceback.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import math
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
+
+from bot.settings import DEFAULT_SCRIPT, Settings
+from conversations.loader import LoadedScript, ScriptError, load_script
+
+log = logging.getLogger("leadbot")
+
+
+def fail(message: str, *, code: int = 1) -> NoReturn:
+    click.echo(f"leadbot: {message}", err=True)
+    sys.exit(code)
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]).upper() if error["loc"] else "a setting"
+        fail(f"{name}: {error['msg'].removeprefix('Value error, ')}; fix the environment variable")
+
+
+def load_or_fail(path: str | Path) -> LoadedScript:
+    try:
+        return load_script(path)
+    except ScriptError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        fail(f"{len(exc.problems)} error(s) in the script; fix them and run it again")
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log debug details.")
+def main(verbose: bool) -> None:
+    """Leadbot: qualify B2B leads in a chat, alert sales in Slack."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+# --- chat ------------------------------------------------------------------------
+
+
+def _lines(stream: Any) -> Iterator[str]:
+    if stream.isatty():
+        while True:
+            try:
+                yield input("you: ")
+            except EOFError:
+                return
+    else:
+        for line in stream:
+            click.echo(f"you: {line.rstrip()}")
+            yield line.rstrip("\n")
+
+
+@main.command()
+@click.option("--script", "script_path", type=click.Path(path_type=Path), default=None,
+              help="Script to run (default: LEADBOT_SCRIPT or the bundled one).")
+@click.option("--lang", type=click.Choice(["en", "fr"]), default=None, help="Language to chat in.")
+@click.option("--chat-id", default=None, help="Which terminal conversation to continue.")
+def chat(script_path: Path | None, lang: str | None, chat_id: str | None) -> None:
+    """Talk to the bot in the terminal (reads stdin lines when not a TTY)."""
+    from bot.bootstrap import build
+    from bot.console import ConsoleChat
+    from bot.service import ConversationKey, Profile
+
+    settings = load_settings()
+    container = _build_or_fail(settings, script_path)
+    user = chat_id or getpass.getuser() or "local"
+    console = ConsoleChat(
+        service=container.service,
+        uow_factory=container.uow,
+        key=ConversationKey("console", user),
+        profile=Profile(first_name=user.capitalize() if chat_id is None else "",
+                        language_code=lang or ""),
+        write=click.echo,
+        alert_text=None if settings.slack_configured else _alert_text,
+    )
+    try:
+        console.start(lang=lang)
+        console.run(_lines(sys.stdin))
+    except KeyboardInterrupt:
+        click.echo("\n(bye — run `leadbot chat` again to pick up where you left off)")
+    finally:
+        container.close()
+
+
+def _alert_text(uow: Any, lead_id: int) -> str | None:
+    from bot.alert_text import render_alert_for_terminal
+
+    return render_alert_for_terminal(uow, lead_id)
+
+
+def _build_or_fail(settings: Settings, script_path: Path | None) -> Any:
+    from bot.bootstrap import build
+
+    if script_path is not None:
+        load_or_fail(script_path)
+    else:
+        load_or_fail(settings.leadbot_script)
+    try:
+        return build(settings, script_path=script_path)
+    except OperationalError as exc:
+        fail(f"cannot open the database {settings.database_url!r} ({exc.orig}); check DATABASE_URL")
+
+
+# --- run -------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--script", "script_path", type=click.Path(path_type=Path), default=None,
+              help="Script to run (default: LEADBOT_SCRIPT or the bundled one).")
+def run(script_path: Path | None) -> None:
+    """Serve prospects on Telegram (long polling) until SIGTERM / Ctrl+C."""
+    import asyncio
+
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.telegram.polling import run_polling
+
+    settings = load_settings()
+    if settings.telegram_bot_token is None:
+        fail("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its token "
+             "(or try the bot without Telegram: `leadbot chat`)")
+    container = _build_or_fail(settings, script_path)
+
+    def started(runtime: Any) -> None:
+        click.echo(f"leadbot: @{runtime.bot_username} is answering on Telegram (Ctrl+C to stop)")
+
+    try:
+        asyncio.run(run_polling(
+            token=settings.telegram_bot_token.get_secret_value(),
+            base_url=settings.telegram_api_base_url,
+            service=container.service,
+            uow_factory=container.uow,
+            clock=container.clock,
+            started=started,
+        ))
+    except InvalidToken:
+        fail("Telegram rejected TELEGRAM_BOT_TOKEN; copy the token again from @BotFather")
+    except NetworkError as exc:
+        fail(f"cannot reach the Telegram Bot API at {settings.telegram_api_base_url} ({exc}); "
+             "check the network or TELEGRAM_API_BASE_URL")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        container.close()
+
+
+# --- script tools ----------------------------------------------------------------
+
+
+@main.group()
+def script() -> None:
+    """Check, test and try question scripts."""
+
+
+@script.command("check")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def script_check(paths: tuple[Path, ...]) -> None:
+    """Validate scripts and run their examples; non-zero exit on any error."""
+    from conversations.simulation import check_example
+
+    errors = 0
+    for path in paths:
+        try:
+            loaded = load_script(path)
+        except ScriptError as exc:
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            errors += len(exc.problems)
+            continue
+        failed = 0
+        for index, example in enumerate(loaded.script.examples):
+            for failure in check_example(loaded.script, example):
+                name = example.name or f"examples[{index}]"
+                click.echo(f"{path}: example {name!r}: {failure}", err=True)
+                failed += 1
+        errors += failed
+        examples = len(loaded.script.examples)
+        status = "ok" if not failed else f"{failed} failing expectation(s)"
+        click.echo(
+            f"{path}: {status} — {len(loaded.script.questions)} questions, "
+            f"{examples} example(s), version {loaded.version}"
+        )
+    if errors:
+        fail(f"{errors} error(s); fix them and run `leadbot script check` again")
+
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+@script.command("match")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--jsonl", is_flag=True, required=True,
+              help='Read {"question": id, "text": ...} lines on stdin, write one result per line.')
+@click.option("--lang", type=click.Choice(["en", "fr"]), default=None)
+def script_match(path: Path, jsonl: bool, lang: str | None) -> None:
+    """Map typed answers to options, as the bot would."""
+    loaded = load_or_fail(path)
+    language = lang or loaded.script.lang
+    ids = set(loaded.script.question_ids())
+    for number, line in enumerate(sys.stdin, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            question_id, text = item["question"], item["text"]
+            if not isinstance(question_id, str) or not isinstance(text, str):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            out = {"line": number, "question": None, "text": None, "option": None, "value": None,
+                   "confidence": 0.0, "error": 'expected {"question": "<id>", "text": "<answer>"}'}
+            click.echo(json.dumps(out, ensure_ascii=False))
+            continue
+        if question_id not in ids:
+            out = {"question": question_id, "text": text, "option": None, "value": None,
+                   "confidence": 0.0, "error": f"no question {question_id!r} in the script"}
+            click.echo(json.dumps(out, ensure_ascii=False))
+            continue
+        option, value, confidence = _understand(loaded, question_id, text, language)
+        out = {"question": question_id, "text": text, "option": option,
+               "value": _json_number(value), "confidence": round(confidence, 3)}
+        click.echo(json.dumps(out, ensure_ascii=False))
+        sys.stdout.flush()
+
+
+def _understand(
+    loaded: LoadedScript, question_id: str, text: str, lang: str
+) -> tuple[str | None, float | str | None, float]:
+    """(option, value, confidence) for one typed answer, whatever the question type."""
+    from conversations.contact import parse_email, parse_phone
+    from conversations.dsl import EmailQuestion, PhoneQuestion, TextQuestion
+    from conversations.engine import clean_text
+    from conversations.matching import match_answer
+
+    question = loaded.script.question(question_id)
+    if isinstance(question, EmailQuestion):
+        email = parse_email(text)
+        return None, email, 1.0 if email else 0.0
+    if isinstance(question, PhoneQuestion):
+        phone = parse_phone(text)
+        return None, phone, 1.0 if phone else 0.0
+    if isinstance(question, TextQuestion):
+        cleaned = clean_text(text)
+        return None, cleaned or None, 1.0 if cleaned else 0.0
+    match = match_answer(question, text, lang=lang)
+    return match.option_id, match.value, match.confidence
+
+
+@script.command("simulate")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--answers", "answers_json", required=True,
+              help='JSON object: {"question id": "typed answer", ...}')
+@click.option("--lang", type=click.Choice(["en", "fr"]), default=None)
+def script_simulate(path: Path, answers_json: str, lang: str | None) -> None:
+    """Run one answer set through the script and print the outcome as JSON."""
+    from conversations.simulation import simulate
+
+    loaded = load_or_fail(path)
+    try:
+        answers = json.loads(answers_json)
+    except json.JSONDecodeError as exc:
+        fail(f"--answers is not valid JSON ({exc.msg} at char {exc.pos})")
+    if not isinstance(answers, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in answers.items()
+    ):
+        fail('--answers must be an object of strings: {"question id": "typed answer"}')
+    unknown = sorted(set(answers) - set(loaded.script.question_ids()))
+    if unknown:
+        fail(f"no question {', '.join(map(repr, unknown))} in {path}; "
+             f"the questions are {', '.join(loaded.script.question_ids())}")
+    result = simulate(loaded.script, answers, lang=lang)
+    click.echo(json.dumps(result.as_json(), ensure_ascii=False, indent=2, default=_json_number))
+
+
+# --- database ------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations."""
+    from storage import migrate
+    from storage.database import create_database_engine
+
+    settings = load_settings()
+    engine = create_database_engine(settings.database_url)
+    try:
+        migrate.upgrade(engine)
+        click.echo(f"database is at revision {migrate.current_revision(engine)}")
+    except OperationalError as exc:
+        fail(f"cannot reach the database ({exc.orig}); check DATABASE_URL")
+    finally:
+        engine.dispose()
+
+
+__all__ = ["DEFAULT_SCRIPT", "main"]
+
+
+if __name__ == "__main__":
+    main()

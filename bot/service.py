@@ -1,0 +1,302 @@
+"""The one way in: handle one inbound message of one chat in one transaction.
+
+Every channel (Telegram, terminal, webhook) calls `LeadService.handle_message`.
+It loads the chat's state (row-locked on PostgreSQL; SQLite has one writer),
+runs the pure engine, and writes state, answers, events, the lead's score and
+stage, the Slack alert (outbox) and, when asked, the replies (outbox) — all or
+nothing. A message id seen before is ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Protocol
+
+from conversations.engine import language_for, next_question, options_chosen, step
+from conversations.exchange import (
+    AnswerNotUnderstood,
+    AnswerRecorded,
+    ConversationStarted,
+    ConversationStopped,
+    Event,
+    ForgetRequested,
+    Inbound,
+    MessageAfterFlow,
+    Reply,
+    StageChanged,
+)
+from conversations.loader import LoadedScript
+from conversations.routing import route_for
+from conversations.state import ConversationState
+from scoring import evaluate
+from storage.models import Answer, Conversation, Lead
+from storage.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+ALERT_KIND = "slack_alert"
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationKey:
+    """Which chat: `channel` is "telegram", "console"…; `chat_id` is the channel's own id."""
+
+    channel: str
+    chat_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    first_name: str = ""
+    last_name: str = ""
+    username: str = ""
+    language_code: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Handled:
+    lead_id: int | None  # None once /forget erased the lead
+    replies: tuple[Reply, ...]
+    events: tuple[Event, ...]
+    duplicate: bool = False
+    stage: str = "new"
+    temperature: str = "cold"
+    score: int = 0
+
+
+class AfterMessageHook(Protocol):
+    """Extra work in the message's transaction (e.g. relaying to a Slack thread)."""
+
+    def __call__(
+        self, uow: UnitOfWork, lead: Lead, events: Sequence[Event], now: datetime
+    ) -> None: ...
+
+
+def reply_payload(reply: Reply) -> dict[str, object]:
+    return asdict(reply)
+
+
+class LeadService:
+    def __init__(
+        self,
+        *,
+        uow_factory: Callable[[], UnitOfWork],
+        script: LoadedScript,
+        clock: Callable[[], datetime],
+        hooks: Sequence[AfterMessageHook] = (),
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._loaded = script
+        self._clock = clock
+        self._hooks = tuple(hooks)
+
+    @property
+    def script(self) -> LoadedScript:
+        return self._loaded
+
+    def handle_message(
+        self,
+        key: ConversationKey,
+        inbound: Inbound,
+        *,
+        message_id: str | None,
+        profile: Profile,
+        outbound: str | None = None,
+    ) -> Handled:
+        """Process one message; with `outbound`, queue the replies for that channel too."""
+        now = self._clock()
+        script = self._loaded.script
+        with self._uow_factory() as uow:
+            if message_id is not None and not uow.processed.remember(
+                key.channel, message_id, now=now
+            ):
+                return Handled(lead_id=None, replies=(), events=(), duplicate=True)
+            lead, conversation = uow.leads.with_active_conversation(
+                key.channel, key.chat_id, now=now
+            )
+            _update_profile(lead, profile)
+            state = self._load_state(conversation, lead, profile)
+            result = step(script, state, inbound, now)
+            if conversation is None or any(
+                isinstance(e, ConversationStarted) and e.restart for e in result.events
+            ):
+                conversation = uow.conversations.start(
+                    lead_id=lead.id,
+                    script_id=script.id,
+                    script_version=self._loaded.version,
+                    state=result.state.model_dump(mode="json"),
+                    now=now,
+                )
+            conversation.state = result.state.model_dump(mode="json")
+            conversation.status = result.state.status
+            conversation.updated_at = now
+            erased = self._apply_events(
+                uow, lead, conversation, state, result.state, result.events, now
+            )
+            if not erased:
+                for hook in self._hooks:
+                    hook(uow, lead, result.events, now)
+            if outbound is not None:
+                for reply in result.replies:
+                    uow.outbox.add(
+                        kind=outbound,
+                        destination=f"{outbound}:{key.chat_id}",
+                        payload=reply_payload(reply),
+                        lead_id=None if erased else lead.id,
+                        now=now,
+                    )
+            handled = Handled(
+                lead_id=None if erased else lead.id,
+                replies=result.replies,
+                events=result.events,
+                stage=result.state.stage,
+                temperature="cold" if erased else lead.temperature,
+                score=0 if erased else lead.score,
+            )
+            uow.commit()
+        return handled
+
+    def _load_state(
+        self, conversation: Conversation | None, lead: Lead, profile: Profile
+    ) -> ConversationState:
+        script = self._loaded.script
+        if conversation is None:
+            return ConversationState.fresh(
+                script_id=script.id, lang=language_for(script, profile.language_code)
+            ).model_copy(update={"stage": lead.stage, "source": lead.source})
+        state = ConversationState.model_validate(conversation.state)
+        # The lead's stage may have moved outside the chat (a rep disqualified it).
+        state = state.model_copy(update={"stage": lead.stage})
+        if state.current is not None and state.current not in script.question_ids():
+            # A newer script dropped the question this chat was on: carry on from the rest.
+            state = state.model_copy(update={"current": next_question(script, state, None)})
+        return state
+
+    def _apply_events(
+        self,
+        uow: UnitOfWork,
+        lead: Lead,
+        conversation: Conversation,
+        before: ConversationState,
+        state: ConversationState,
+        events: Sequence[Event],
+        now: datetime,
+    ) -> bool:
+        """Persist what happened; returns True when the lead was erased."""
+        script = self._loaded.script
+        for event in events:
+            if isinstance(event, ForgetRequested):
+                uow.leads.delete(lead)
+                uow.events.add(lead_id=None, type="lead_forgotten", payload={}, now=now)
+                return True
+            if isinstance(event, AnswerRecorded):
+                uow.answers.add(
+                    _answer_row(lead, conversation, event, now),
+                    corrects=event.question_id in before.answers,
+                )
+                field = script.question(event.question_id).field
+                if field is not None:
+                    value = event.value if isinstance(event.value, str) else None
+                    setattr(lead, field, value[:256] if value else None)
+            elif isinstance(event, AnswerNotUnderstood):
+                uow.events.add(
+                    lead_id=lead.id,
+                    type="answer_not_understood",
+                    payload={"question_id": event.question_id, "text": event.raw_text[:500]},
+                    now=now,
+                )
+            elif isinstance(event, StageChanged):
+                uow.events.add(
+                    lead_id=lead.id,
+                    type="stage_changed",
+                    payload={"from": event.previous, "to": event.stage, "score": event.score,
+                             "reasons": list(event.reasons)},
+                    now=now,
+                )
+                if event.stage == "sql":
+                    self._queue_alert(uow, lead, state, now)
+            elif isinstance(event, ConversationStarted):
+                lead.source = lead.source or event.source
+                uow.events.add(
+                    lead_id=lead.id,
+                    type="conversation_started",
+                    payload={"source": event.source, "restart": event.restart},
+                    now=now,
+                )
+            elif isinstance(event, ConversationStopped):
+                uow.events.add(lead_id=lead.id, type="conversation_stopped", payload={}, now=now)
+            elif isinstance(event, MessageAfterFlow):
+                uow.events.add(
+                    lead_id=lead.id,
+                    type="message_after_flow",
+                    payload={"text": event.text},
+                    now=now,
+                )
+            else:
+                uow.events.add(lead_id=lead.id, type=event.type, payload={}, now=now)
+        options = options_chosen(state)
+        score, _ = evaluate(script, options, previous_stage=state.stage, lang=state.lang)
+        lead.stage = state.stage
+        lead.language = state.lang
+        lead.stopped = state.status == "stopped"
+        lead.fit, lead.intent, lead.score = score.fit, score.intent, score.total
+        lead.temperature = score.temperature
+        if lead.reasons != list(score.reasons):  # JSON columns rewrite whenever assigned
+            lead.reasons = list(score.reasons)
+        if state.stage == "sql" and lead.qualified_at is None:
+            lead.qualified_at = now
+        lead.updated_at = now
+        lead.last_message_at = now
+        return False
+
+    def _queue_alert(
+        self, uow: UnitOfWork, lead: Lead, state: ConversationState, now: datetime
+    ) -> None:
+        script = self._loaded.script
+        routed = route_for(script, options_chosen(state), stage=state.stage)
+        channel = routed[1].channel if routed else "default"
+        uow.outbox.add(
+            kind=ALERT_KIND,
+            destination=f"slack:{channel}",
+            dedupe_key=f"alert:{lead.id}:sql",
+            lead_id=lead.id,
+            payload={
+                "lead_id": lead.id,
+                "stage": "sql",
+                "route_index": routed[0] if routed else None,
+            },
+            now=now,
+        )
+
+
+def _update_profile(lead: Lead, profile: Profile) -> None:
+    for attribute, value, limit in (
+        ("first_name", profile.first_name, 256),
+        ("last_name", profile.last_name, 256),
+        ("username", profile.username, 64),
+    ):
+        if value and getattr(lead, attribute) != value[:limit]:
+            setattr(lead, attribute, value[:limit])
+
+
+def _answer_row(
+    lead: Lead, conversation: Conversation, event: AnswerRecorded, now: datetime
+) -> Answer:
+    number = event.value if isinstance(event.value, (int, float)) else None
+    text = event.value if isinstance(event.value, str) else None
+    return Answer(
+        lead_id=lead.id,
+        conversation_id=conversation.id,
+        question_id=event.question_id,
+        raw_text=event.raw_text,
+        option_id=event.option_id,
+        value_number=number,
+        value_text=text,
+        confidence=event.confidence,
+        via=event.via,
+        superseded=False,
+        created_at=now,
+    )

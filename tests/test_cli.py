@@ -1,0 +1,173 @@
+"""The `leadbot` command as users run it: real processes, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT = ROOT / "conversations" / "scripts" / "default.yaml"
+CORPUS = ROOT.parent / "shared" / "corpus" / "answers-dev.jsonl"
+HOT = "software\nabout 120\n50k\nasap\nAda Lovelace\nAnalytical Engines\nada@example.com\nskip\n"
+COLD = "school\njust me\n2000 euros\njust looking\n"
+
+
+def leadbot(*args: str, stdin: str = "", env: dict[str, str] | None = None,
+            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items()
+                if not k.startswith(("SLACK_", "TELEGRAM_", "LEADBOT_", "DATABASE_URL"))}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], input=stdin, capture_output=True, text=True,
+        env=full_env, cwd=cwd or ROOT, timeout=120,
+    )
+
+
+@pytest.fixture
+def db_env(tmp_path: Path) -> dict[str, str]:
+    return {"DATABASE_URL": f"sqlite:///{tmp_path / 'chat.db'}"}
+
+
+def test_script_check_default_passes() -> None:
+    result = leadbot("script", "check", str(DEFAULT))
+    assert result.returncode == 0, result.stderr
+    assert "ok — 8 questions, 4 example(s)" in result.stdout
+
+
+@pytest.mark.parametrize("mutation,expected", [
+    (("disqualify_when:\n    answer: {budget: [lt_5k]", "disqualify_when:\n    answer: {budget: [lt5k]"),
+     "{line}:14  scoring.disqualify_when.answer.budget: question 'budget' has no option 'lt5k'"),
+    (("    type: number\n", "    type: number\n    type: money\n"), "duplicate key 'type'"),
+    (('fr: "Quand souhaitez-vous démarrer ?"', 'de: "Wann?"'), "unknown language 'de'"),
+    (("id: micro\n        max: 10\n", "id: micro\n        max: ten\n"),
+     "questions[1].bands[0].max"),
+    (("questions:\n", "questions:\n  - id: [\n"), "YAML syntax error"),
+    (("  en: \"Which sector is your company in?\"\n", ""), "missing the en text"),
+])
+def test_script_check_reports_file_and_line(tmp_path: Path, mutation: tuple[str, str],
+                                            expected: str) -> None:
+    text = DEFAULT.read_text()
+    assert mutation[0] in text
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(text.replace(mutation[0], mutation[1], 1))
+    # the line where the mutation's last line landed: that is what the message must name
+    line = text[: text.index(mutation[0])].count("\n") + mutation[1].count("\n") + 1
+    expected = expected.replace("{line}", f"{broken}:{line}")
+    result = leadbot("script", "check", str(broken))
+    assert result.returncode != 0
+    assert f"{broken}:" in result.stderr and expected in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_script_check_runs_examples(tmp_path: Path) -> None:
+    text = DEFAULT.read_text().replace("expect: {stage: sql, temperature: hot,",
+                                       "expect: {stage: mql, temperature: hot,")
+    changed = tmp_path / "s.yaml"
+    changed.write_text(text)
+    result = leadbot("script", "check", str(changed))
+    assert result.returncode == 1
+    assert "example 'hot SaaS lead reaches SQL': stage is sql, expected mql" in result.stderr
+
+
+def test_script_match_jsonl() -> None:
+    lines = [{"question": "company_size", "text": "about 300 people"},
+             {"question": "budget", "text": "15 k€"},
+             {"question": "urgency", "text": "dans 3 mois"},
+             {"question": "sector", "text": "asdfghjkl"},
+             {"question": "email", "text": "Ada@Example.com"},
+             {"question": "nope", "text": "x"}]
+    stdin = "\n".join(json.dumps(line) for line in lines) + "\nnot json\n"
+    result = leadbot("script", "match", str(DEFAULT), "--jsonl", stdin=stdin)
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(o["question"], o["option"]) for o in out[:4]] == [
+        ("company_size", "large"), ("budget", "5k_20k"), ("urgency", "quarter"), ("sector", None)]
+    assert out[0]["value"] == 300 and out[1]["value"] == 15000 and out[2]["value"] == 90
+    assert out[4]["value"] == "Ada@example.com" or out[4]["value"] == "ada@example.com"
+    assert "error" in out[5] and "error" in out[6] and len(out) == 7
+
+
+def test_script_match_meets_the_corpus_bar() -> None:
+    if not CORPUS.exists():
+        pytest.skip(f"corpus not found at {CORPUS}")
+    stdin = CORPUS.read_text()
+    result = leadbot("script", "match", str(DEFAULT), "--jsonl", stdin=stdin)
+    expected = [json.loads(line) for line in stdin.splitlines() if line.strip()]
+    got = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(got) == len(expected)
+    right = sum(g["option"] == e["option"] for g, e in zip(got, expected, strict=True))
+    assert right / len(expected) >= 0.97, [
+        (e["text"], g["option"], e["option"]) for g, e in zip(got, expected, strict=True)
+        if g["option"] != e["option"]]
+
+
+def test_script_simulate_prints_outcome() -> None:
+    answers = {"sector": "we sell accounting software", "company_size": "about 120",
+               "budget": "50k", "urgency": "asap"}
+    result = leadbot("script", "simulate", str(DEFAULT), "--answers", json.dumps(answers))
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["stage"] == "mql" and out["temperature"] == "hot"
+    assert out["scores"] == {"fit": 40, "intent": 55, "total": 95}
+    assert out["answers"]["budget"]["option"] == "20k_100k"
+    assert out["answers"]["budget"]["value"] == 50000
+    assert out["unanswered"] == ["name"]
+
+
+def test_script_simulate_bad_input() -> None:
+    result = leadbot("script", "simulate", str(DEFAULT), "--answers", "{nope")
+    assert result.returncode != 0 and "not valid JSON" in result.stderr
+    result = leadbot("script", "simulate", str(DEFAULT), "--answers", '{"colour": "red"}')
+    assert result.returncode != 0 and "no question 'colour'" in result.stderr
+
+
+def test_chat_hot_lead_reaches_sql_and_shows_the_alert(db_env: dict[str, str]) -> None:
+    result = leadbot("chat", "--chat-id", "demo", stdin=HOT, env=db_env)
+    assert result.returncode == 0, result.stderr
+    assert "→ MQL" in result.stdout and "→ SQL" in result.stdout
+    assert "this is the alert sales would get" in result.stdout
+    assert "Analytical Engines" in result.stdout
+
+
+def test_chat_cold_lead_does_not_reach_sql(db_env: dict[str, str]) -> None:
+    result = leadbot("chat", "--chat-id", "cold", stdin=COLD, env=db_env)
+    assert result.returncode == 0, result.stderr
+    assert "→ SQL" not in result.stdout and "→ DISQUALIFIED" in result.stdout
+    assert "alert sales would get" not in result.stdout
+
+
+def test_chat_in_french_with_numbered_choices(db_env: dict[str, str]) -> None:
+    result = leadbot("chat", "--chat-id", "fr", "--lang", "fr", stdin="2\n", env=db_env)
+    assert result.returncode == 0, result.stderr
+    assert "Dans quel secteur" in result.stdout and "1. Logiciel & SaaS" in result.stdout
+    assert "✓ Finance & assurance" in result.stdout
+    assert "Combien de personnes" in result.stdout
+
+
+def test_chat_interrupted_and_restarted_resumes(db_env: dict[str, str]) -> None:
+    first = leadbot("chat", "--chat-id", "r", stdin="software\n45\n", env=db_env)
+    assert first.returncode == 0
+    second = leadbot("chat", "--chat-id", "r", stdin="", env=db_env)
+    assert "Welcome back" in second.stdout
+    assert "What budget do you have in mind" in second.stdout
+    assert "Which sector" not in second.stdout
+
+
+def test_bad_settings_fail_with_one_line(tmp_path: Path) -> None:
+    result = leadbot("chat", stdin="", env={"DATABASE_URL": "not a url", "PORT": "80"})
+    assert result.returncode != 0
+    assert result.stderr.strip().startswith("leadbot: DATABASE_URL")
+    assert "Traceback" not in result.stderr
+    result = leadbot("chat", stdin="", env={"LEADBOT_SCRIPT": str(tmp_path / "missing.yaml")})
+    assert result.returncode != 0 and "no such file" in result.stderr
+
+
+def test_db_upgrade(db_env: dict[str, str]) -> None:
+    result = leadbot("db", "upgrade", env=db_env)
+    assert result.returncode == 0, result.stderr
+    assert "revision 0001" in result.stdout
