@@ -10,7 +10,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.service import AfterMessageHook, LeadService
+from bot.service import AfterMessageHook, EraseHook, LeadService
+from bot.slack.bridge import queue_alert_erasure, queue_thread_relays
 from bot.settings import Settings
 from conversations.loader import LoadedScript, load_script
 from storage import migrate
@@ -43,7 +44,8 @@ def build(
     *,
     script_path: Path | None = None,
     clock: Callable[[], datetime] = utc_now,
-    hooks: Sequence[AfterMessageHook] = (),
+    hooks: Sequence[AfterMessageHook] = (queue_thread_relays,),
+    erase_hooks: Sequence[EraseHook] = (queue_alert_erasure,),
     migrate_database: bool | None = None,
 ) -> Container:
     """Wire everything; raises ScriptError for a broken script before touching the database."""
@@ -57,6 +59,7 @@ def build(
         script=script,
         clock=clock,
         hooks=hooks,
+        erase_hooks=erase_hooks,
     )
     return Container(
         settings=settings,

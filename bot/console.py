@@ -68,6 +68,8 @@ class ConsoleChat:
                     with self.uow_factory() as uow:
                         card = self.alert_text(uow, handled.lead_id)
                     if card:
+                        self.write("   Slack is not configured: this is the alert sales would "
+                                   "get (it waits in the outbox until Slack is set up).")
                         self.write(card)
 
     def _numbered(self, reply: Reply) -> bool:

@@ -75,6 +75,12 @@ class AfterMessageHook(Protocol):
     ) -> None: ...
 
 
+class EraseHook(Protocol):
+    """Work before a lead's rows are deleted by /forget (e.g. scrubbing its Slack alert)."""
+
+    def __call__(self, uow: UnitOfWork, lead: Lead, now: datetime) -> object: ...
+
+
 def reply_payload(reply: Reply) -> dict[str, object]:
     return asdict(reply)
 
@@ -87,11 +93,13 @@ class LeadService:
         script: LoadedScript,
         clock: Callable[[], datetime],
         hooks: Sequence[AfterMessageHook] = (),
+        erase_hooks: Sequence[EraseHook] = (),
     ) -> None:
         self._uow_factory = uow_factory
         self._loaded = script
         self._clock = clock
         self._hooks = tuple(hooks)
+        self._erase_hooks = tuple(erase_hooks)
 
     @property
     def script(self) -> LoadedScript:
@@ -140,14 +148,13 @@ class LeadService:
                 for hook in self._hooks:
                     hook(uow, lead, result.events, now)
             if outbound is not None:
-                for reply in result.replies:
-                    uow.outbox.add(
-                        kind=outbound,
-                        destination=f"{outbound}:{key.chat_id}",
-                        payload=reply_payload(reply),
-                        lead_id=None if erased else lead.id,
-                        now=now,
-                    )
+                uow.outbox.queue_many(
+                    kind=outbound,
+                    destination=f"{outbound}:{key.chat_id}",
+                    payloads=[reply_payload(reply) for reply in result.replies],
+                    lead_id=None if erased else lead.id,
+                    now=now,
+                )
             handled = Handled(
                 lead_id=None if erased else lead.id,
                 replies=result.replies,
@@ -189,6 +196,8 @@ class LeadService:
         script = self._loaded.script
         for event in events:
             if isinstance(event, ForgetRequested):
+                for erase_hook in self._erase_hooks:
+                    erase_hook(uow, lead, now)
                 uow.leads.delete(lead)
                 uow.events.add(lead_id=None, type="lead_forgotten", payload={}, now=now)
                 return True

@@ -173,7 +173,7 @@ class AnswerRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def add(self, answer: Answer, *, corrects: bool) -> None:
+    def add(self, answer: Answer, *, corrects: bool = False) -> None:
         """Store an answer; `corrects` marks the earlier answer to the question as superseded."""
         if corrects:
             # Only the latest answer to a question counts; earlier ones stay as history.
@@ -219,7 +219,7 @@ class EventRepository:
     def add(self, *, lead_id: int | None, type: str, payload: dict[str, Any], now: datetime) -> None:
         # A Core insert: events are append-only, no need for the ORM's bookkeeping.
         self._session.execute(
-            insert(LeadEvent.__table__).values(
+            insert(LeadEvent).values(
                 lead_id=lead_id, type=type, payload=payload, created_at=now
             )
         )
@@ -267,6 +267,25 @@ class OutboxRepository:
         if dedupe_key is not None:
             self._session.flush()  # so a second add in this transaction sees it
         return message
+
+    def queue_many(
+        self, *, kind: str, destination: str, payloads: Sequence[dict[str, Any]], now: datetime,
+        lead_id: int | None = None,
+    ) -> None:
+        """Queue several messages for one destination in one statement (the replies to a message)."""
+        if not payloads:
+            return
+        self._session.execute(
+            insert(OutboxMessage),
+            [
+                {
+                    "kind": kind, "destination": destination, "dedupe_key": None,
+                    "lead_id": lead_id, "payload": payload, "status": "pending", "attempts": 0,
+                    "next_attempt_at": now, "created_at": now,
+                }
+                for payload in payloads
+            ],
+        )
 
     def claim_due(
         self, *, kinds: Sequence[str], now: datetime, lease: timedelta, limit: int = 50
