@@ -12,6 +12,7 @@ import logging
 import math
 import sys
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -19,6 +20,7 @@ import click
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
+from bot.cli_reports import export, report
 from bot.settings import DEFAULT_SCRIPT, Settings
 from conversations.loader import LoadedScript, ScriptError, load_script
 
@@ -84,6 +86,7 @@ def chat(script_path: Path | None, lang: str | None, chat_id: str | None) -> Non
     from bot.bootstrap import build
     from bot.console import ConsoleChat
     from bot.service import ConversationKey, Profile
+    from bot.slack.runtime import render_lead_alert_text
 
     settings = load_settings()
     container = _build_or_fail(settings, script_path)
@@ -95,7 +98,9 @@ def chat(script_path: Path | None, lang: str | None, chat_id: str | None) -> Non
         profile=Profile(first_name=user.capitalize() if chat_id is None else "",
                         language_code=lang or ""),
         write=click.echo,
-        alert_text=None if settings.slack_configured else _alert_text,
+        alert_text=None if settings.slack_configured else partial(
+            render_lead_alert_text, script=container.script.script
+        ),
     )
     try:
         console.start(lang=lang)
@@ -104,12 +109,6 @@ def chat(script_path: Path | None, lang: str | None, chat_id: str | None) -> Non
         click.echo("\n(bye — run `leadbot chat` again to pick up where you left off)")
     finally:
         container.close()
-
-
-def _alert_text(uow: Any, lead_id: int) -> str | None:
-    from bot.alert_text import render_alert_for_terminal
-
-    return render_alert_for_terminal(uow, lead_id)
 
 
 def _build_or_fail(settings: Settings, script_path: Path | None) -> Any:
@@ -324,6 +323,9 @@ def db_upgrade() -> None:
     finally:
         engine.dispose()
 
+
+main.add_command(report)
+main.add_command(export)
 
 __all__ = ["DEFAULT_SCRIPT", "main"]
 

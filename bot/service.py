@@ -15,7 +15,13 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Protocol
 
-from conversations.engine import language_for, next_question, options_chosen, step
+from conversations.engine import (
+    language_for,
+    next_question,
+    options_chosen,
+    score_state,
+    step,
+)
 from conversations.exchange import (
     AnswerNotUnderstood,
     AnswerRecorded,
@@ -29,9 +35,9 @@ from conversations.exchange import (
     StageChanged,
 )
 from conversations.loader import LoadedScript
+from conversations.nurture import next_nudge
 from conversations.routing import route_for
 from conversations.state import ConversationState
-from scoring import evaluate
 from storage.models import Answer, Conversation, Lead
 from storage.unit_of_work import UnitOfWork
 
@@ -166,6 +172,51 @@ class LeadService:
             uow.commit()
         return handled
 
+    def record_signal(
+        self, lead_id: int, action_id: str, *, event_id: str | None = None
+    ) -> Handled | None:
+        """An outside engagement signal (webinar, download…) for a lead; None if no such lead.
+
+        It runs through the engine like a message, so a lead it pushes over a
+        threshold is alerted exactly like one qualified in the chat. `event_id`
+        makes a retried signal count once.
+        """
+        if self._loaded.script.engagement.action(action_id) is None:
+            raise ValueError(f"unknown engagement action {action_id!r}")
+        with self._uow_factory() as uow:
+            lead = uow.leads.get(lead_id)
+            if lead is None:
+                return None
+            key = ConversationKey(lead.channel, lead.chat_id)
+        return self.handle_message(
+            key,
+            Inbound(kind="engagement", text=action_id),
+            message_id=f"signal:{event_id}" if event_id else None,
+            profile=Profile(),
+            outbound=_outbound_for(key.channel),
+        )
+
+    def send_due_nudges(self, *, limit: int = 100) -> int:
+        """Send the reminders and follow-ups that are due; returns how many leads were nudged.
+
+        Safe in several workers at once: the message id names the lead and the
+        scheduled time, so each nudge is processed once.
+        """
+        now = self._clock()
+        with self._uow_factory() as uow:
+            due = uow.leads.due_for_nudge(now=now, channels=NUDGE_CHANNELS, limit=limit)
+        sent = 0
+        for lead_id, channel, chat_id, due_at in due:
+            handled = self.handle_message(
+                ConversationKey(channel, chat_id),
+                Inbound(kind="nudge"),
+                message_id=f"nudge:{lead_id}:{due_at.isoformat()}",
+                profile=Profile(),
+                outbound=_outbound_for(channel),
+            )
+            sent += bool(handled.replies)
+        return sent
+
     def _load_state(
         self, conversation: Conversation | None, lead: Lead, profile: Profile
     ) -> ConversationState:
@@ -246,8 +297,10 @@ class LeadService:
                 )
             else:
                 uow.events.add(lead_id=lead.id, type=event.type, payload={}, now=now)
-        options = options_chosen(state)
-        score, _ = evaluate(script, options, previous_stage=state.stage, lang=state.lang)
+        score, _ = score_state(script, state, now)
+        nudge = next_nudge(script, state, temperature=score.temperature, fit=score.fit,
+                           intent=score.intent)
+        lead.next_nudge_at = nudge.due_at if nudge is not None else None
         lead.stage = state.stage
         lead.language = state.lang
         lead.stopped = state.status == "stopped"
@@ -279,6 +332,13 @@ class LeadService:
             },
             now=now,
         )
+
+
+NUDGE_CHANNELS = ("telegram",)  # where a message can reach a prospect who is not typing
+
+
+def _outbound_for(channel: str) -> str | None:
+    return channel if channel in NUDGE_CHANNELS else None
 
 
 def _update_profile(lead: Lead, profile: Profile) -> None:

@@ -16,6 +16,7 @@ class Facts:
     stage: str = "new"
     fit: int = 0
     intent: int = 0
+    temperature: str = "cold"
 
     @property
     def total(self) -> int:
@@ -41,6 +42,10 @@ def holds(condition: Condition, facts: Facts) -> bool:
     if condition.stage_at_least is not None:
         if stage_rank(facts.stage) < stage_rank(condition.stage_at_least):
             return False
+    if condition.stage is not None and facts.stage not in condition.stage:
+        return False
+    if condition.temperature is not None and facts.temperature not in condition.temperature:
+        return False
     if condition.score_at_least is not None:
         scores = {"fit": facts.fit, "intent": facts.intent, "total": facts.total}
         if any(scores[name] < minimum for name, minimum in condition.score_at_least.items()):

@@ -12,7 +12,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import quote
 
 from conversations import messages
 from conversations.conditions import Facts, holds
@@ -34,17 +35,20 @@ from conversations.exchange import (
     ConversationCompleted,
     ConversationStarted,
     ConversationStopped,
+    EngagementRecorded,
     Event,
     ForgetRequested,
     Inbound,
     MessageAfterFlow,
+    NudgeSent,
     Reply,
     StageChanged,
     Step,
 )
 from conversations.matching import ACCEPT_CONFIDENCE, match_answer
-from conversations.state import AnswerState, ConversationState
-from scoring import evaluate
+from conversations.nurture import next_nudge
+from conversations.state import AnswerState, ConversationState, EngagementHit
+from scoring import Score, evaluate
 
 END = "end"
 MAX_INPUT_CHARS = 2000  # longer messages are cut before matching and storage
@@ -93,6 +97,14 @@ class _Turn:
 def step(script: Script, state: ConversationState, inbound: Inbound, now: datetime) -> Step:
     """Handle one inbound message."""
     turn = _Turn(script, state, now)
+    if inbound.kind == "nudge":
+        _nudge(turn)
+        return turn.finish()
+    if inbound.kind == "engagement":
+        _engagement(turn, inbound.text, via="signal")
+        return turn.finish()
+    # The prospect spoke: reminders start again from the first, later.
+    turn.update(last_activity=now, reminders_sent=0)
     if inbound.first_name and not state.first_name:
         turn.update(first_name=clean_text(inbound.first_name)[:64])
     if inbound.kind == "command":
@@ -229,6 +241,12 @@ def _back(turn: _Turn) -> None:
 
 def _choice(turn: _Turn, token: str) -> None:
     kind, _, rest = token.partition(":")
+    if kind == "e" and turn.script.engagement.action(rest) is not None:
+        if turn.state.status == "stopped":
+            turn.say(turn.text("still_stopped"))
+        else:
+            _engagement(turn, rest, via="button")
+        return
     if kind == "f" and turn.state.confirm_forget:
         turn.update(confirm_forget=False)
         if rest == "yes":
@@ -416,10 +434,21 @@ def options_chosen(state: ConversationState) -> dict[str, str | None]:
     return {qid: answer.option_id for qid, answer in state.answers.items()}
 
 
+def score_state(script: Script, state: ConversationState, now: datetime) -> tuple[Score, str]:
+    """The lead's score (answers and engagement as of `now`) and the stage it earns."""
+    return evaluate(
+        script,
+        options_chosen(state),
+        previous_stage=state.stage,
+        lang=state.lang,
+        engagement=state.engagement,
+        now=now,
+    )
+
+
 def _rescore(turn: _Turn) -> None:
     previous = turn.state.stage
-    options = options_chosen(turn.state)
-    score, stage = evaluate(turn.script, options, previous_stage=previous, lang=turn.state.lang)
+    score, stage = score_state(turn.script, turn.state, turn.now)
     if stage != previous:
         turn.update(stage=stage)
         if stage == "sql":
@@ -475,7 +504,7 @@ def _advance(turn: _Turn, *, after: str | None) -> None:
 
 def _complete(turn: _Turn) -> None:
     was_active = turn.state.status == "active"
-    turn.update(status="completed", current=None)
+    turn.update(status="completed", current=None, completed_at=turn.now)
     if was_active:
         turn.events.append(ConversationCompleted())
     _closing_message(turn)
@@ -485,6 +514,66 @@ def _closing_message(turn: _Turn) -> None:
     stage = turn.state.stage
     key = {"sql": "qualified", "disqualified": "disqualified"}.get(stage, "done")
     turn.say(turn.text(key))
+    booking = turn.script.booking
+    if stage == "sql" and booking is not None:
+        turn.say(booking.text.get(turn.state.lang, turn.script.lang) + "\n" + booking_link(
+            turn.script, booking.url, turn.state))
+
+
+def booking_link(script: Script, template: str, state: ConversationState) -> str:
+    """The booking URL with the lead's name, email and company filled in (URL-encoded)."""
+    values = {"name": "", "email": "", "company": ""}
+    for question in script.questions:
+        answer = state.answers.get(question.id)
+        if question.field in values and answer is not None and isinstance(answer.value, str):
+            values[question.field] = answer.value
+    link = template
+    for name, value in values.items():
+        link = link.replace("{" + name + "}", quote(value, safe=""))
+    return link
+
+
+# --- engagement and nudges ------------------------------------------------------
+
+
+def _engagement(turn: _Turn, action_id: str, *, via: Literal["button", "signal"]) -> None:
+    action = turn.script.engagement.action(action_id)
+    if action is None:
+        return  # the service rejects unknown signals before they get here
+    hit = EngagementHit(action=action.id, at=turn.now)
+    turn.update(engagement=(*turn.state.engagement, hit)[-200:])
+    turn.events.append(EngagementRecorded(action=action.id, via=via))
+    if via == "button":
+        reply = action.reply.get(turn.state.lang, turn.script.lang) if action.reply else None
+        if reply or action.url:
+            turn.say("\n".join(x for x in (reply, action.url) if x))
+    _rescore(turn)
+
+
+def _nudge(turn: _Turn) -> None:
+    """Send the reminder or follow-up that is due now, if any."""
+    score, _ = score_state(turn.script, turn.state, turn.now)
+    nudge = next_nudge(turn.script, turn.state, temperature=score.temperature,
+                       fit=score.fit, intent=score.intent)
+    if nudge is None or nudge.due_at > turn.now:
+        return
+    lang = turn.state.lang
+    turn.update(nudges_sent=turn.state.nudges_sent + 1)
+    turn.events.append(NudgeSent(key=nudge.key))
+    if nudge.kind == "reminder":
+        reminder = turn.script.nurture.reminders[nudge.index]
+        turn.update(reminders_sent=turn.state.reminders_sent + 1)
+        turn.say(reminder.text.get(lang, turn.script.lang))
+        _reask_current(turn)
+        return
+    follow_up = turn.script.nurture.follow_ups[nudge.index]
+    turn.update(follow_ups_sent=(*turn.state.follow_ups_sent, follow_up.id))
+    choices = []
+    for action_id in follow_up.actions:
+        action = turn.script.engagement.action(action_id)
+        if action is not None and action.label is not None:
+            choices.append(Choice(f"e:{action.id}", action.label.get(lang, turn.script.lang)))
+    turn.say(follow_up.text.get(lang, turn.script.lang), choices=tuple(choices))
 
 
 def _reask_current(turn: _Turn) -> None:

@@ -12,7 +12,9 @@ from typing import Literal
 
 from conversations.state import ConversationState
 
-InboundKind = Literal["text", "command", "choice", "contact", "unsupported"]
+InboundKind = Literal[
+    "text", "command", "choice", "contact", "unsupported", "nudge", "engagement"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +26,10 @@ class Inbound:
       `/forget` with `args` (e.g. the deep-link payload of `/start`);
     * `choice`: a tapped button; `choice` holds the token the engine put on it;
     * `contact`: a phone number shared by the sender (their own contact);
-    * `unsupported`: a sticker, photo, voice note… (`text` names what it was).
+    * `unsupported`: a sticker, photo, voice note… (`text` names what it was);
+    * `nudge`: the scheduler's tick — the engine sends the reminder or follow-up
+      that is due, if any (nothing is due: nothing happens);
+    * `engagement`: an outside signal (`text` is the engagement action id).
     """
 
     kind: InboundKind
@@ -132,6 +137,19 @@ class ForgetRequested:
 
 
 @dataclass(frozen=True, slots=True)
+class EngagementRecorded:
+    action: str
+    via: Literal["button", "signal"]
+    type: Literal["engagement_recorded"] = "engagement_recorded"
+
+
+@dataclass(frozen=True, slots=True)
+class NudgeSent:
+    key: str  # "reminder:0", "follow_up:case_study"
+    type: Literal["nudge_sent"] = "nudge_sent"
+
+
+@dataclass(frozen=True, slots=True)
 class MessageAfterFlow:
     """Free text sent after the flow ended: relayed to sales (e.g. a Slack thread)."""
 
@@ -148,6 +166,8 @@ Event = (
     | ConversationStopped
     | ForgetRequested
     | MessageAfterFlow
+    | EngagementRecorded
+    | NudgeSent
 )
 
 

@@ -26,6 +26,15 @@ class AnswerState(BaseModel):
     via: Literal["text", "button", "contact"] = "text"
 
 
+class EngagementHit(BaseModel):
+    """An engagement action the lead took (a button, a webinar…), and when."""
+
+    model_config = ConfigDict(frozen=True)
+
+    action: str
+    at: datetime
+
+
 class ConversationState(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -45,6 +54,12 @@ class ConversationState(BaseModel):
     started_at: datetime | None = None
     qualified_at: datetime | None = None
     confirm_forget: bool = False
+    engagement: tuple[EngagementHit, ...] = ()
+    last_activity: datetime | None = None  # the prospect's last message
+    completed_at: datetime | None = None
+    reminders_sent: int = 0  # since the prospect's last message
+    nudges_sent: int = 0  # reminders and follow-ups, in all
+    follow_ups_sent: tuple[str, ...] = ()
 
     @classmethod
     def fresh(cls, *, script_id: str, lang: str) -> ConversationState:

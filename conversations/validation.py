@@ -118,6 +118,30 @@ def _references(script: Script) -> Iterator[Finding]:
     for index, question_id in enumerate(scoring.sql_requires):
         if question_id not in ids:
             yield ("scoring", "sql_requires", index), _unknown_question(script, question_id)
+    actions = {a.id: a for a in script.engagement.actions}
+    seen_actions: set[str] = set()
+    for index, action in enumerate(script.engagement.actions):
+        if action.id in seen_actions:
+            yield ("engagement", "actions", index, "id"), f"duplicate action id {action.id!r}"
+        seen_actions.add(action.id)
+    seen_follow_ups: set[str] = set()
+    for index, follow_up in enumerate(script.nurture.follow_ups):
+        path: tuple[str | int, ...] = ("nurture", "follow_ups", index)
+        if follow_up.id in seen_follow_ups:
+            yield (*path, "id"), f"duplicate follow-up id {follow_up.id!r}"
+        seen_follow_ups.add(follow_up.id)
+        if follow_up.when is not None:
+            yield from _check_condition(script, follow_up.when, (*path, "when"))
+        for action_index, action_id in enumerate(follow_up.actions):
+            action = actions.get(action_id)
+            if action is None:
+                yield (*path, "actions", action_index), (
+                    f"no engagement action {action_id!r}; declare it under engagement.actions"
+                )
+            elif action.label is None:
+                yield (*path, "actions", action_index), (
+                    f"action {action_id!r} has no label, so it cannot be a button; add one"
+                )
     for index, route in enumerate(script.routing):
         if route.when is not None:
             yield from _check_condition(script, route.when, ("routing", index, "when"))

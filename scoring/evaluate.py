@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from conversations.conditions import Facts, holds, stage_rank
 from conversations.dsl import Points, Script, ScoringConfig, options_of
+from conversations.state import EngagementHit
 
 Temperature = str  # "cold" | "warm" | "hot"
 
@@ -118,11 +120,42 @@ def evaluate_stage(
     return computed if stage_rank(computed) > stage_rank(previous) else previous
 
 
+def contributions_from_engagement(
+    script: Script, hits: Sequence[EngagementHit], *, now: datetime | None, lang: str
+) -> list[Contribution]:
+    """What the lead's engagement is worth now: decayed by the half-life, repeats as configured."""
+    config = script.engagement
+    counted: set[str] = set()
+    found = []
+    for hit in hits:
+        action = config.action(hit.action)
+        if action is None:
+            continue  # the action left the script: it no longer scores
+        if not action.repeat and action.id in counted:
+            continue
+        counted.add(action.id)
+        factor = 1.0
+        if config.half_life is not None and now is not None and now > hit.at:
+            factor = 0.5 ** ((now - hit.at) / config.half_life)
+        points = Points(fit=round(action.points.fit * factor),
+                        intent=round(action.points.intent * factor))
+        label = action.label.get(lang, script.lang) if action.label else action.id
+        found.append(Contribution(action.id, label, points))
+    return found
+
+
 def evaluate(
-    script: Script, options: Mapping[str, str | None], *, previous_stage: str, lang: str
+    script: Script,
+    options: Mapping[str, str | None],
+    *,
+    previous_stage: str,
+    lang: str,
+    engagement: Sequence[EngagementHit] = (),
+    now: datetime | None = None,
 ) -> tuple[Score, str]:
-    """Score the answers and derive the stage in one call."""
-    score = score_contributions(
-        script.scoring, contributions_from_answers(script, options, lang=lang)
-    )
+    """Score the answers and engagement (as of `now`) and derive the stage in one call."""
+    contributions = contributions_from_answers(script, options, lang=lang)
+    if engagement:
+        contributions += contributions_from_engagement(script, engagement, now=now, lang=lang)
+    score = score_contributions(script.scoring, contributions)
     return score, evaluate_stage(script, previous=previous_stage, options=options, score=score)

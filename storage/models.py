@@ -100,6 +100,8 @@ class Lead(Base):
     updated_at: Mapped[datetime]
     qualified_at: Mapped[datetime | None]
     last_message_at: Mapped[datetime | None]
+    # When the next reminder or follow-up is due (None: nothing scheduled).
+    next_nudge_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class Conversation(Base):

@@ -105,6 +105,18 @@ class LeadRepository:
             return row[0], row[1]
         return self.get_or_create_locked(channel, chat_id, now=now), None
 
+    def due_for_nudge(
+        self, *, now: datetime, channels: Sequence[str], limit: int
+    ) -> list[tuple[int, str, str, datetime]]:
+        """(id, channel, chat id, due time) of leads whose next reminder or follow-up is due."""
+        query = (
+            select(Lead.id, Lead.channel, Lead.chat_id, Lead.next_nudge_at)
+            .where(Lead.next_nudge_at <= now, Lead.channel.in_(channels))
+            .order_by(Lead.next_nudge_at)
+            .limit(limit)
+        )
+        return [(i, c, chat, due) for i, c, chat, due in self._session.execute(query)]
+
     def find(self, ref: str) -> Lead | None:
         """A lead by id, @username or email."""
         ref = ref.strip()

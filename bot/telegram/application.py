@@ -1,0 +1,137 @@
+"""Wire python-telegram-bot for Leadbot: the Application, its handler, the deliverer.
+
+`TelegramRuntime` is what both long polling (`bot.telegram.polling`) and a webhook
+route use: `start()`, then `process_updates([...])` for each batch, then `stop()`.
+Conversation state never lives in PTB (no ConversationHandler, no persistence):
+the lead service keeps it in the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHandler
+from telegram.request import HTTPXRequest
+
+from bot.service import LeadService
+from bot.telegram.dbgate import DatabaseGate
+from bot.telegram.delivery import DeliveryPolicy, TelegramDelivery
+from bot.telegram.handlers import LeadUpdateHandler, UpdateFailures
+from bot.telegram.pacing import ChatPacer, PacingPolicy
+from bot.telegram.processor import PerChatUpdateProcessor
+from bot.telegram.texts import COMMANDS
+from storage.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramOptions:
+    poll_timeout: int = 25  # seconds a getUpdates long poll may wait
+    pacing: PacingPolicy = field(default_factory=PacingPolicy)
+    delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
+    max_concurrent_updates: int = 64
+    # An update whose handling keeps failing (e.g. the database is down) is retried
+    # this many times with back-off before it is skipped, so one poisoned update
+    # cannot stall every chat forever.
+    max_update_attempts: int = 8
+    register_commands: bool = True
+    # Telegram's bulk limit: about 30 messages a second across all chats.
+    overall_per_second: int = 30
+    request_timeout: float = 5.0
+
+
+class TelegramRuntime:
+    """One bot: PTB Application + per-chat ordered processing + outbox delivery."""
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        base_url: str,
+        service: LeadService,
+        uow_factory: Callable[[], UnitOfWork],
+        clock: Callable[[], datetime],
+        options: TelegramOptions | None = None,
+    ) -> None:
+        self.options = options or TelegramOptions()
+        timeout = self.options.request_timeout
+        self.application: Application = (  # type: ignore[type-arg]
+            ApplicationBuilder()
+            .token(token)
+            .base_url(base_url)
+            .updater(None)  # we poll ourselves: offsets are confirmed after the commit
+            .request(HTTPXRequest(connection_pool_size=64, connect_timeout=timeout,
+                                  read_timeout=timeout, write_timeout=timeout, pool_timeout=timeout))
+            .get_updates_request(HTTPXRequest(connect_timeout=timeout, read_timeout=timeout,
+                                              write_timeout=timeout, pool_timeout=timeout))
+            # 30 msg/s overall and the group limits; 429s are not retried inside the
+            # call (max_retries=0) but rescheduled in the outbox, so a long retry_after
+            # never holds a delivery lease.
+            .rate_limiter(AIORateLimiter(overall_max_rate=self.options.overall_per_second,
+                                         max_retries=0))
+            .concurrent_updates(PerChatUpdateProcessor(self.options.max_concurrent_updates))
+            .build()
+        )
+        gate = DatabaseGate.for_database(uow_factory)
+        self.delivery = TelegramDelivery(
+            bot=self.application.bot,
+            uow_factory=uow_factory,
+            clock=clock,
+            pacer=ChatPacer(self.options.pacing),
+            gate=gate,
+            policy=self.options.delivery,
+        )
+        self.failures = UpdateFailures()
+        self.application.add_handler(TypeHandler(
+            Update, LeadUpdateHandler(service=service, delivery=self.delivery, gate=gate)))
+        self.application.add_error_handler(self.failures.record)
+
+    @property
+    def bot_username(self) -> str:
+        return str(self.application.bot.username)
+
+    async def start(self) -> None:
+        """Connect (getMe), register the command menu, start delivering queued replies."""
+        await self.application.initialize()
+        await self.application.start()
+        if self.options.register_commands:
+            await self._register_commands()
+        self.delivery.start()
+
+    async def stop(self) -> None:
+        """Let in-flight sends finish, then close the HTTP clients."""
+        await self.delivery.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    async def process_updates(self, updates: Sequence[Update]) -> list[int]:
+        """Handle a batch; returns the update_ids that failed (not committed).
+
+        All updates run at once through the per-chat processor: one chat's updates
+        in order, chats in parallel. Returning only when every one of them finished
+        is what lets the poller confirm the batch safely.
+        """
+        processor = self.application.update_processor
+        await asyncio.gather(*(
+            processor.process_update(update, self.application.process_update(update))
+            for update in updates
+        ))
+        return [u.update_id for u in updates if self.failures.take(u.update_id)]
+
+    async def _register_commands(self) -> None:
+        bot = self.application.bot
+        try:
+            for lang, commands in COMMANDS.items():
+                menu = [BotCommand(name, description) for name, description in commands]
+                # English is also the menu for every language without its own.
+                await bot.set_my_commands(menu, language_code=None if lang == "en" else lang)
+        except TelegramError as exc:  # cosmetic: the bot works without a menu
+            log.warning("could not register the command menu: %s", exc)

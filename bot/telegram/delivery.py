@@ -1,0 +1,291 @@
+"""Deliver queued Telegram replies (outbox rows of kind "telegram") with retries.
+
+The service writes replies into the outbox in the same transaction as the answer,
+so a reply is never lost: if the process dies after the commit, the row is still
+pending and is sent on restart (after its lease expires). This module owns only
+the sending side: claim due rows (each chat's oldest first, so a chat's replies
+keep their order), pace them per chat, send, and record the outcome — delivered,
+retry later (429 `retry_after`, 5xx, timeouts, with back-off) or failed (the user
+blocked the bot, a request Telegram will never accept).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import warnings
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from telegram import Bot, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.telegram.dbgate import DatabaseGate
+from bot.telegram.pacing import ChatPacer
+from bot.telegram.render import (
+    Delivered,
+    EditQuestion,
+    SendText,
+    StripKeyboard,
+    render_reply,
+)
+from storage.models import OutboxMessage
+from storage.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+KIND = "telegram"
+_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPolicy:
+    # A claimed row is invisible to other deliverers for `lease`; an attempt is cut
+    # off well before that, so two processes never send the same row at once.
+    lease: timedelta = timedelta(seconds=10)
+    attempt_timeout: float = 7.0
+    max_attempts: int = 12
+    first_backoff: float = 0.5
+    max_backoff: float = 300.0
+    # Rows may also be queued by other processes (e.g. a rep's reply from Slack).
+    idle_poll: float = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    row_id: int
+    result: dict[str, Any] | None  # delivered
+    retry_at: datetime | None  # else: retry then
+    error: str  # else: failed for good
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    row_id: int
+    destination: str
+    chat_id: int
+    payload: dict[str, Any]
+    attempts: int
+    lang: str
+    previous: Delivered | None
+    question: Delivered | None
+
+
+class TelegramDelivery:
+    """One background loop per process; `kick()` it when new rows were committed."""
+
+    def __init__(
+        self,
+        *,
+        bot: Bot,
+        uow_factory: Callable[[], UnitOfWork],
+        clock: Callable[[], datetime],
+        pacer: ChatPacer,
+        gate: DatabaseGate,
+        policy: DeliveryPolicy = DeliveryPolicy(),
+    ) -> None:
+        self._bot = bot
+        self._gate = gate
+        self._uow_factory = uow_factory
+        self._clock = clock
+        self._pacer = pacer
+        self._policy = policy
+        self._kicked = asyncio.Event()
+        self._stopping = False
+        self._in_flight: dict[str, asyncio.Task[None]] = {}
+        # Outcomes of finished sends, written in the same transaction as the next claim:
+        # one SQLite write per round instead of two per message.
+        self._outcomes: list[_Outcome] = []
+        self._loop_task: asyncio.Task[None] | None = None
+
+    def kick(self) -> None:
+        self._kicked.set()
+
+    def start(self) -> None:
+        self._loop_task = asyncio.create_task(self._run(), name="telegram-delivery")
+
+    async def stop(self, *, grace: float = 5.0) -> None:
+        """Stop claiming; let sends in flight finish (they were already leased)."""
+        self._stopping = True
+        self._kicked.set()
+        if self._loop_task is not None:
+            await self._loop_task
+        if self._in_flight:
+            await asyncio.wait(list(self._in_flight.values()), timeout=grace)
+        if self._outcomes:
+            try:
+                await self._gate.run(self._claim, self._take_outcomes(), claim=False)
+            except Exception:  # leases expire; the rows are retried by the next process
+                log.exception("could not record the last delivery outcomes")
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._kicked.clear()
+            outcomes = self._take_outcomes()
+            try:
+                jobs = await self._gate.run(self._claim, outcomes)
+            except Exception:  # the database is down: keep the loop alive, try again
+                log.exception("could not claim Telegram replies")
+                self._outcomes[:0] = outcomes  # record them with the next attempt
+                jobs = []
+            for job in jobs:
+                task = asyncio.create_task(self._deliver(job), name=f"deliver:{job.destination}")
+                self._in_flight[job.destination] = task
+                task.add_done_callback(functools.partial(self._finished, job.destination))
+            # Woken by new rows (kick), finished sends, and retries falling due
+            # (_wake_at); the idle poll picks up rows queued by other processes.
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._kicked.wait(), timeout=self._policy.idle_poll)
+
+    def _finished(self, destination: str, _task: asyncio.Task[None]) -> None:
+        self._in_flight.pop(destination, None)
+        self._kicked.set()  # that chat's next reply may be waiting
+
+    def _take_outcomes(self) -> list[_Outcome]:
+        outcomes, self._outcomes = self._outcomes, []
+        return outcomes
+
+    # --- database side (runs in a worker thread) ------------------------------------
+
+    def _claim(self, outcomes: list[_Outcome], *, claim: bool = True) -> list[_Job]:
+        """Record finished sends, then lease the next due row of each idle chat."""
+        now = self._clock()
+        with self._uow_factory() as uow:
+            for outcome in outcomes:
+                if outcome.result is not None:
+                    uow.outbox.mark_delivered(outcome.row_id, result=outcome.result, now=now)
+                elif outcome.retry_at is not None:
+                    uow.outbox.mark_retry(outcome.row_id, error=outcome.error, retry_at=outcome.retry_at)
+                else:
+                    uow.outbox.mark_failed(outcome.row_id, error=outcome.error)
+            jobs: list[_Job] = []
+            if claim:
+                rows = uow.outbox.claim_due(kinds=[KIND], now=now, lease=self._policy.lease)
+                jobs = [self._job(uow, row) for row in rows]
+            uow.commit()
+        return jobs
+
+    def _job(self, uow: UnitOfWork, row: OutboxMessage) -> _Job:
+        lang, previous, question = "en", None, None
+        if row.lead_id is not None:
+            lead = uow.leads.get(row.lead_id)
+            lang = lead.language if lead is not None else "en"
+            for earlier in uow.outbox.for_lead(row.lead_id, kind=KIND):
+                if earlier.id >= row.id or earlier.status != "delivered":
+                    continue
+                result = earlier.result or {}
+                if question is not None and question.message_id in (
+                    result.get("edited"), result.get("stripped")
+                ):
+                    question = None  # its keyboard is gone
+                delivered = Delivered.from_result(result, earlier.payload)
+                if delivered is None:
+                    continue
+                previous = delivered
+                if delivered.had_choices and not delivered.request_phone:
+                    question = delivered
+        return _Job(
+            row_id=row.id,
+            destination=row.destination,
+            chat_id=int(row.destination.split(":", 1)[1]),
+            payload=dict(row.payload),
+            attempts=row.attempts,
+            lang=lang,
+            previous=previous,
+            question=question,
+        )
+
+    def _wake_at(self, when: datetime) -> None:
+        delay = max(0.0, (when - self._clock()).total_seconds())
+        asyncio.get_running_loop().call_later(delay, self._kicked.set)
+
+    # --- Telegram side --------------------------------------------------------------
+
+    async def _deliver(self, job: _Job) -> None:
+        try:
+            result = await asyncio.wait_for(self._send(job), timeout=self._policy.attempt_timeout)
+        except RetryAfter as exc:
+            wait = retry_after(exc)
+            log.warning("Telegram asked us to slow down for %s (chat %s)", wait, job.chat_id)
+            await self._record(job, retry_at=self._clock() + wait, error=f"429: {exc}")
+        except (Forbidden, ChatMigrated) as exc:
+            # The prospect blocked the bot or the chat moved: retrying can't help.
+            log.info("reply to chat %s dropped: %s", job.chat_id, exc)
+            await self._record(job, error=f"{type(exc).__name__}: {exc}")
+        except BadRequest as exc:
+            log.error("Telegram rejected reply %s to chat %s: %s", job.row_id, job.chat_id, exc)
+            await self._record(job, error=f"BadRequest: {exc}")
+        except (TelegramError, TimeoutError) as exc:  # 5xx, network errors, timeouts
+            await self._retry_later(job, f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # a bug must not kill the loop; the row is retried
+            log.exception("unexpected error delivering reply %s", job.row_id)
+            await self._retry_later(job, f"{type(exc).__name__}: {exc}")
+        else:
+            await self._record(job, result=result)
+
+    async def _retry_later(self, job: _Job, error: str) -> None:
+        if job.attempts >= self._policy.max_attempts:
+            log.error("giving up on reply %s to chat %s: %s", job.row_id, job.chat_id, error)
+            await self._record(job, error=error)
+            return
+        backoff = min(self._policy.max_backoff, self._policy.first_backoff * 2 ** (job.attempts - 1))
+        log.warning("reply to chat %s failed (%s); retrying in %.1fs", job.chat_id, error, backoff)
+        await self._record(job, retry_at=self._clock() + timedelta(seconds=backoff), error=error)
+
+    async def _record(self, job: _Job, *, result: dict[str, Any] | None = None,
+                      retry_at: datetime | None = None, error: str = "") -> None:
+        # Recorded by the loop's next transaction; until then the destination's row is
+        # still leased, so nothing else of that chat is sent ahead of it.
+        self._outcomes.append(_Outcome(job.row_id, result, retry_at, error))
+        if retry_at is not None:
+            self._wake_at(retry_at)
+
+    async def _send(self, job: _Job) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        operations = render_reply(job.payload, lang=job.lang, previous=job.previous,
+                                  question=job.question)
+        stripped: dict[str, Any] = {}
+        for operation in operations:
+            await self._pacer.wait(job.chat_id)
+            if isinstance(operation, StripKeyboard):
+                with suppress(BadRequest):  # already gone, or too old to edit: cosmetic
+                    await self._bot.edit_message_reply_markup(
+                        chat_id=job.chat_id, message_id=operation.message_id, reply_markup=None)
+                stripped = {"stripped": operation.message_id}
+                continue
+            if isinstance(operation, EditQuestion):
+                try:
+                    await self._bot.edit_message_text(
+                        chat_id=job.chat_id, message_id=operation.message_id, text=operation.html,
+                        parse_mode=ParseMode.HTML, link_preview_options=_NO_PREVIEW,
+                    )
+                    result = {"edited": operation.message_id}
+                    continue
+                except BadRequest as exc:
+                    if "not modified" in str(exc).lower():  # a retry after a lost answer
+                        result = {"edited": operation.message_id}
+                        continue
+                    log.info("could not edit question %s (%s); sending instead",
+                             operation.message_id, exc)
+                    operation = operation.fallback
+            assert isinstance(operation, SendText)
+            message = await self._bot.send_message(
+                chat_id=job.chat_id, text=operation.html, parse_mode=ParseMode.HTML,
+                reply_markup=operation.markup, link_preview_options=_NO_PREVIEW,
+            )
+            result = {"message_id": message.message_id, "text": operation.plain}
+        return {**result, **stripped}
+
+
+def retry_after(exc: RetryAfter) -> timedelta:
+    """The wait Telegram asked for (an int in PTB 22 unless PTB_TIMEDELTA is set)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value if isinstance(value, timedelta) else timedelta(seconds=float(value))

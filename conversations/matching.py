@@ -1,0 +1,398 @@
+"""Free-text answers to option questions: which option or band a typed answer means.
+
+:func:`match_answer` is called once per prospect message, so each question's
+labels and synonyms are folded, stemmed and indexed once (:func:`_index_for`).
+A choice answer is read in three passes, most certain first:
+
+1. the whole answer is a label or synonym ("Banque", "SaaS");
+2. a label or synonym appears as whole words inside it ("we build accounting
+   software"); when several options appear, the head of an English compound wins
+   ("insurance software" → software, "edtech startup" → education), otherwise
+   the first mention;
+3. one word or a few glued words are a typo of one (``OSA`` edit distance, so a
+   swap of two letters is one edit: "retial", "sofware", "helthcare"); a word
+   spelt right beats a possible typo of another option.
+
+Why edit distances over words rather than rapidfuzz's token_set_ratio or WRatio
+over whole answers: token_set_ratio scores 100 whenever one side's words are a
+subset of the other's ("e" against "Retail & e-commerce"), and similarity
+ratios cannot tell a typo from a different short word; per-word edits can.
+
+Number, money and timeframe answers first try an answer that *is* an option's
+phrase ("no idea yet", "asap", a band label such as "51–200"), then the
+quantity parsers of :mod:`conversations.quantities` with the bands, then
+phrases inside longer text and with typos ("no rush at all").
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from conversations.dsl import (
+    BandedQuestion,
+    ChoiceQuestion,
+    MoneyQuestion,
+    Option,
+    QuestionBase,
+    TimeframeQuestion,
+    options_of,
+)
+from conversations.quantities import Quantity, parse_count, parse_duration_days, parse_money
+from conversations.textnorm import fold
+
+__all__ = ["ACCEPT_CONFIDENCE", "Match", "match_answer"]
+
+ACCEPT_CONFIDENCE: Final = 0.75
+"""At or above it the engine records the answer; below it, it asks "Did you mean…?"."""
+
+MAX_CHARS: Final = 1000  # longer messages are prose: only their start is read
+MAX_WORDS: Final = 40
+FUZZY_WORDS: Final = 16  # typos are looked for in the first words only (cost is per word)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """What a typed answer means.
+
+    `option_id` is the best option (a band id for quantities) or None;
+    `value` the parsed count, amount or days; `confidence` in [0, 1];
+    `suggestions` the options worth offering when confidence is below
+    :data:`ACCEPT_CONFIDENCE`, best first (empty when there is nothing to offer).
+    """
+
+    option_id: str | None
+    value: float | None
+    confidence: float
+    suggestions: tuple[str, ...] = ()
+
+
+NO_MATCH: Final = Match(None, None, 0.0)
+
+# Nouns that name an organisation rather than a sector: in "edtech startup" the
+# modifier, not the head, says the sector.
+_GENERIC_HEADS: Final = frozenset({"startup", "start up", "company", "firm", "business",
+                                   "entreprise", "societe", "boite", "group", "groupe",
+                                   "industry", "industrie", "sector", "secteur", "agency",
+                                   "agence", "organization", "organisation"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Phrase:
+    text: str  # folded
+    key: str  # stems glued: "e-commerce", "ecommerce" and "E commerce" share one key
+    option_id: str
+    langs: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    exact: dict[str, _Phrase]
+    labels_with_digits: dict[str, str]  # "51 200" → band: only the whole answer matches
+    phrases_with_digits: tuple[_Phrase, ...]  # "fortune 500": names, not quantities
+    # Typo targets by query length: a typo changes the length by one at most,
+    # so each query is compared with about a tenth of the phrases.
+    fuzzy: dict[int, tuple[tuple[str, ...], tuple[_Phrase, ...]]]
+    max_words: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    phrase: _Phrase
+    start: int
+    end: int
+    distance: int = 0
+
+
+def _stem(word: str) -> str:
+    """Crude folding of plurals and -ing, en + fr: "banks", "hôpitaux", "retailing"."""
+    if len(word) > 7 and word.endswith("ing"):
+        return word[:-3]
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith("aux"):
+        return word[:-3] + "al"
+    if len(word) > 3 and word[-1] in "sx" and word[-2:] not in ("ss", "us", "is", "ux"):
+        return word[:-1]
+    return word
+
+
+_LABEL_PARTS_RE: Final = re.compile(r"\s*(?:&|,|/|\+|\band\b|\bet\b|\bor\b|\bou\b)\s*")
+
+
+def _phrases_of(option: Option) -> list[tuple[str, str, bool]]:
+    """(text, language, is_label) for every label, label part and synonym of an option."""
+    out: list[tuple[str, str, bool]] = []
+    for lang, label in option.label.root.items():
+        out.append((label, lang, True))
+        parts = [p for p in _LABEL_PARTS_RE.split(label) if p.strip()]
+        if len(parts) > 1:  # "Finance & insurance" also means "insurance"
+            out.extend((p, lang, True) for p in parts)
+    for lang, words in option.synonyms.root.items():
+        out.extend((w, lang, False) for w in words)
+    return out
+
+
+def _build(question: QuestionBase) -> _Index:
+    exact: dict[str, _Phrase] = {}
+    langs: dict[tuple[str, str], set[str]] = {}
+    labels_with_digits: dict[str, str] = {}
+    with_digits: list[_Phrase] = []
+    max_words = 1
+    for option in options_of(question):
+        for raw, lang, is_label in _phrases_of(option):
+            text = fold(raw)
+            if not text:
+                continue
+            langs.setdefault((text, option.id), set()).add(lang)
+            if any(c.isdigit() for c in text):
+                if is_label:
+                    labels_with_digits.setdefault(text, option.id)
+                else:
+                    with_digits.append(_Phrase(text, text, option.id, frozenset({lang})))
+                continue
+            words = text.split()
+            key = "".join(map(_stem, words))
+            max_words = max(max_words, len(words))
+            # The first option to claim a phrase keeps it: script order decides.
+            exact.setdefault(key, _Phrase(text, key, option.id, frozenset()))
+    exact = {k: _Phrase(p.text, k, p.option_id, frozenset(langs[(p.text, p.option_id)]))
+             for k, p in exact.items()}
+    targets = [p for p in exact.values() if len(p.key) >= 5]
+    fuzzy: dict[int, tuple[tuple[str, ...], tuple[_Phrase, ...]]] = {}
+    for length in {len(p.key) + d for p in targets for d in (-1, 0, 1)}:
+        near = tuple(p for p in targets if abs(len(p.key) - length) <= 1)
+        fuzzy[length] = (tuple(p.key for p in near), near)
+    return _Index(exact, labels_with_digits, tuple(with_digits), fuzzy, max_words)
+
+
+# A memo, not state: the index is a pure function of the question. Questions are
+# frozen pydantic models but not hashable (their texts are dicts), so entries are
+# keyed by identity and keep the question alive: an id is never reused while its
+# entry exists. Scripts are few and long-lived; when 256 entries fill up (many
+# reloads), the memo starts afresh. Only atomic dict operations: thread-safe.
+_CACHE: dict[int, tuple[QuestionBase, _Index]] = {}
+_CACHE_SIZE: Final = 256
+
+
+def _index_for(question: QuestionBase) -> _Index:
+    entry = _CACHE.get(id(question))
+    if entry is not None and entry[0] is question:
+        return entry[1]
+    index = _build(question)
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.clear()
+    _CACHE[id(question)] = (question, index)
+    return index
+
+
+# --- phrases in text ---------------------------------------------------------------------
+
+
+def _contained(index: _Index, stems: Sequence[str]) -> list[_Hit]:
+    hits: list[_Hit] = []
+    for n in range(1, min(index.max_words, len(stems)) + 1):
+        for i in range(len(stems) - n + 1):
+            key = "".join(stems[i:i + n])
+            if n > 1 and len(key) < 5:
+                continue  # "a pp" is not "app"
+            phrase = index.exact.get(key)
+            if phrase is not None:
+                hits.append(_Hit(phrase, i, i + n))
+    return hits
+
+
+def _is_acronym(phrase: _Phrase, original: str) -> bool:
+    """ "IT", "NGO" typed in capitals inside a sentence are the acronym, not the word."""
+    acronym = rf"(?<![A-Za-z]){re.escape(phrase.text.upper())}(?![A-Za-z])"
+    return re.search(acronym, original) is not None
+
+
+def _is_weak(hit: _Hit, n_words: int, original: str) -> bool:
+    """ "it", "ai", "pr" inside a sentence are usually the English or French word, not a sector."""
+    return len(hit.phrase.text) <= 2 and n_words > 1 and not _is_acronym(hit.phrase, original)
+
+
+def _resolve(hits: list[_Hit], n_words: int, original: str, lang: str) -> Match:
+    """The option meant among the phrases found in the answer (exact or misspelt)."""
+    strong = [h for h in hits if not _is_weak(h, n_words, original)]
+    weak = len(strong) == 0  # only a two-letter word inside a sentence: ask first
+    spelt_right = [h for h in strong if h.distance == 0]
+    if spelt_right:  # a word spelt right beats a possible typo, unless the typo contains it
+        strong = spelt_right + [h for h in strong if h.distance and any(
+            h.start <= e.start and e.end <= h.end for e in spelt_right)]
+    kept: list[_Hit] = []  # longest phrases first, no overlaps: "retail bank" beats "retail"
+    for hit in sorted(strong or hits, key=lambda h: (-len(h.phrase.key), h.distance, h.start)):
+        if all(hit.end <= k.start or hit.start >= k.end for k in kept):
+            kept.append(hit)
+    kept.sort(key=lambda h: h.start)
+    options = list(dict.fromkeys(h.phrase.option_id for h in kept))
+    chosen = kept[0]
+    if len(options) > 1 and kept[1].start == chosen.end:
+        first, second = chosen, kept[1]
+        english = ("en" in first.phrase.langs and "en" in second.phrase.langs) or (
+            not ("fr" in first.phrase.langs and "fr" in second.phrase.langs) and lang != "fr")
+        if english and second.phrase.text not in _GENERIC_HEADS:
+            chosen = second  # "insurance software", "retail bank": the head decides
+        elif not english and first.phrase.text in _GENERIC_HEADS:
+            chosen = second  # "startup edtech"
+    ranked = (chosen.phrase.option_id, *(o for o in options if o != chosen.phrase.option_id))
+    if weak:
+        confidence = 0.7
+    elif chosen.distance == 0:
+        confidence = 0.95
+    else:  # a typo: one edit is a typo, two may be another word
+        confidence = 0.7 if chosen.distance > 1 else (0.85 if len(chosen.phrase.key) >= 7 else 0.8)
+        if chosen.end - chosen.start == n_words:
+            confidence += 0.05  # the whole answer is that one word, misspelt
+    if len(options) > 1:
+        confidence = min(confidence, 0.85)
+    suggestions = ranked[:3] if confidence < ACCEPT_CONFIDENCE else ()
+    return Match(ranked[0], None, confidence, suggestions)
+
+
+def _allowed_edits(query: str, key: str) -> int:
+    """One typo in 5 to 8 letters; two from 9 letters, or 8 when the first letter is right."""
+    shortest = min(len(query), len(key))
+    return 2 if shortest >= 9 or (shortest == 8 and query[0] == key[0]) else 1
+
+
+def _typos(index: _Index, stems: Sequence[str], exact: Sequence[_Hit]) -> list[_Hit]:
+    """Words, or 2–3 words glued, that are a typo of a phrase (see :func:`_allowed_edits`)."""
+    hits: list[_Hit] = []
+    words = stems[:FUZZY_WORDS]
+    for n in range(1, min(3, len(words)) + 1):
+        for i in range(len(words) - n + 1):
+            query = "".join(words[i:i + n])
+            if len(query) < 5 or query in index.exact or any(
+                    h.start <= i and i + n <= h.end for h in exact):
+                continue
+            keys, phrases = index.fuzzy.get(len(query), ((), ()))
+            if not keys:
+                continue
+            found = process.extractOne(query, keys, scorer=OSA.distance, score_cutoff=2)
+            if found is None:
+                continue
+            key, distance, position = found
+            if distance > _allowed_edits(query, key):
+                continue
+            if any(i < h.end and h.start < i + n and not (i <= h.start and h.end <= i + n)
+                   for h in exact):
+                continue  # "real estate agency" must not turn into "state agency"
+            inside = [h for h in exact if i <= h.start and h.end <= i + n]
+            if inside and (distance > 1 or all(h.phrase.option_id == phrases[position].option_id
+                                               for h in inside)):
+                continue  # overriding a word spelt right takes a longer phrase one edit away
+            hits.append(_Hit(phrases[position], i, i + n, int(distance)))
+    return hits
+
+
+def _match_phrases(index: _Index, stems: Sequence[str], original: str, lang: str) -> Match:
+    exact = _contained(index, stems)
+    hits = exact + _typos(index, stems, exact)
+    return _resolve(hits, len(stems), original, lang) if hits else NO_MATCH
+
+
+def _phrase_with_digits(index: _Index, folded: str) -> str | None:
+    """An option named by a phrase with digits ("fortune 500", "b2b saas"), as whole words."""
+    padded = f" {folded} "
+    return next((p.option_id for p in index.phrases_with_digits if f" {p.text} " in padded), None)
+
+
+# --- quantities -----------------------------------------------------------------------------
+
+
+def _parser_for(question: BandedQuestion) -> Callable[[str], Quantity | None]:
+    if isinstance(question, MoneyQuestion):
+        return parse_money
+    if isinstance(question, TimeframeQuestion):
+        return parse_duration_days
+    return parse_count
+
+
+def _band_match(question: BandedQuestion, quantity: Quantity) -> Match:
+    """The band of a quantity: a range maps to a band when both ends fall in it."""
+    value = quantity.value
+    low, high = quantity.low, quantity.high
+    if low < high and not math.isinf(high):
+        high = math.nextafter(high, -math.inf)  # "5-20k" is the 5–20 k€ band, not 20–100
+    if not math.isinf(low) and not math.isinf(high) and high >= question.min:
+        low = max(low, question.min)  # "0-5 people": the first band, not "below min"
+    ends = [v for v in (low, high) if not math.isinf(v)]
+    bands = [question.band_for(v) for v in ends]
+    if any(b is None for b in bands):
+        return Match(None, value, 0.0)  # below the question's minimum: re-ask
+    ids = list(dict.fromkeys(b.id for b in bands if b is not None))
+    if len(ids) == 1:
+        confidence = 0.95 if len(ends) == 2 and low == high else 0.9
+        return Match(ids[0], value, confidence - 0.05 * quantity.approximate)
+    # A range across bands: the band holding most of it ("3-6 months" is 91–180
+    # days but for its first day), else the midpoint's band, to be confirmed.
+    share, widest = _widest_band(question, low, high)
+    if share >= 0.75:
+        return Match(widest, value, 0.8 - 0.05 * quantity.approximate)
+    middle = question.band_for(value)
+    best = middle.id if middle is not None else ids[0]
+    return Match(best, value, 0.65, tuple(dict.fromkeys((best, *ids))))
+
+
+def _widest_band(question: BandedQuestion, low: float, high: float) -> tuple[float, str]:
+    """The band covering the largest share of [low, high], and that share."""
+    best, best_id = -1.0, question.bands[0].id
+    lower = question.min
+    for band in question.bands:
+        upper = band.upper if band.upper is not None else math.inf
+        overlap = min(high, upper) - max(low, lower)
+        if overlap > best:
+            best, best_id = overlap, band.id
+        lower = upper
+    return best / (high - low), best_id
+
+
+def _match_banded(question: BandedQuestion, index: _Index, folded: str, stems: Sequence[str],
+                  original: str, lang: str) -> Match:
+    parse = _parser_for(question)
+    exact = index.exact.get("".join(stems))
+    option_id = exact.option_id if exact is not None else index.labels_with_digits.get(folded)
+    if option_id is None:
+        option_id = _phrase_with_digits(index, folded)
+    quantity = parse(original)
+    if option_id is not None:
+        value = None
+        if quantity is not None and _band_match(question, quantity).option_id == option_id:
+            value = quantity.value
+        return Match(option_id, value, 1.0 if exact is not None else 0.9)
+    if quantity is not None:
+        return _band_match(question, quantity)
+    return _match_phrases(index, stems, original, lang)
+
+
+def match_answer(question: QuestionBase, text: str, *, lang: str) -> Match:
+    """What `text` answers to `question` (choice, number, money or timeframe).
+
+    Never raises; questions without options (text, email, phone) match nothing.
+    """
+    if not isinstance(question, ChoiceQuestion | BandedQuestion):
+        return NO_MATCH
+    original = text[:MAX_CHARS]
+    folded = fold(original)
+    stems = [_stem(w) for w in folded.split()[:MAX_WORDS]]
+    index = _index_for(question)
+    if isinstance(question, BandedQuestion):
+        return _match_banded(question, index, folded, stems, original, lang)
+    if not stems:
+        return NO_MATCH
+    exact = index.exact.get("".join(stems))
+    if exact is not None:
+        return Match(exact.option_id, None, 1.0)
+    named = _phrase_with_digits(index, folded)
+    if named is not None:
+        return Match(named, None, 0.95)
+    return _match_phrases(index, stems, original, lang)
+

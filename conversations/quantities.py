@@ -1,0 +1,560 @@
+"""Quantities typed in free text, English and French: head counts, money, delays in days.
+
+Each parser returns a :class:`Quantity` — the interval of values the prospect
+may mean — or None when it understands nothing. The pipeline is shared:
+
+1. :func:`conversations.textnorm.clean`, then phrases that bound or soften a
+   number ("less than", "plus de", "environ", "d'ici") become marker words;
+2. a lexer splits numbers (``1,200``, ``12.000``, ``10 000``, ``2,5``), words and
+   symbols, and number words ("twenty-five", "quatre-vingt-dix", "une vingtaine",
+   "a few hundred") become numbers;
+3. a small grammar reads ``[bound] number [multiplier] [currency] [unit] [range]``.
+
+Nothing raises: what is not understood is skipped; negative numbers, absurd
+values (over :data:`MAX_VALUE`) and over-long texts give None.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Final, Literal
+
+from conversations.textnorm import clean, fold
+
+__all__ = ["MAX_VALUE", "Quantity", "parse_count", "parse_duration_days", "parse_money"]
+
+MAX_VALUE: Final = 1e12
+MAX_TEXT: Final = 500  # an answer longer than this is prose, not a quantity
+_INF: Final = math.inf
+Kind = Literal["count", "money", "days"]
+
+
+@dataclass(frozen=True, slots=True)
+class Quantity:
+    """The interval ``[low, high]`` of values meant; a single value has ``low == high``.
+
+    Bounds the prospect excluded are already applied: "under 20" people is
+    ``(-inf, 19)``, "more than 5000" is ``(5001, inf)``, "under 5k" € is
+    ``(-inf, 4999.99)``. An open end is infinite.
+    """
+
+    low: float
+    high: float
+    approximate: bool = False
+
+    @property
+    def value(self) -> float:
+        """One representative number: the value, a range's midpoint, or an open range's end."""
+        if math.isinf(self.low):
+            return self.high
+        if math.isinf(self.high):
+            return self.low
+        return (self.low + self.high) / 2
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+def _any(*phrases: str) -> str:
+    return "|".join(phrases)
+
+
+# --- step 1: phrases that bound or soften a number become marker words ----------------
+
+_MARKERS: Final = (
+    (_any("about", "around", "approx", "approximately", "approximativement", "roughly",
+          "circa", "ca", "environ", "env", "nearly", "almost", "close to", "pres de",
+          "presque", "quasi", "quasiment", "a peu pres", "autour de", "more or less",
+          "plus ou moins", "give or take", "grosso modo", "in the region of", "some",
+          "something like", "maybe", "probably", "perhaps", "peut etre", "probablement",
+          "estimated", "a vue de nez"), " qapx "),
+    (_any("at most", "no more than", "not more than", "pas plus de", "pas plus d", "up to",
+          "upto", "jusqu a", "au maximum", "au max", "au plus", "maximum", "max", "tops",
+          "or less", "ou moins"), " qle "),
+    (_any("at least", "no less than", "not less than", "pas moins de", "pas moins d",
+          "minimum", "au minimum", "au moins", "starting at", "starting from", "a partir de",
+          "a partir d"), " qge "),
+    (_any("less than", "fewer than", "lower than", "under", "below", "moins de", "moins d",
+          "inferieur a", "inferieure a", "en dessous de", "en deca de"), " qlt "),
+    (_any("more than", "greater than", "over", "above", "plus de", "plus d", "superieur a",
+          "superieure a", "au dela de", "beyond", "in excess of", "upwards of", "north of",
+          "exceeding"), " qgt "),
+    (_any("and up", "or more", "and more", "or above", "and above", "et plus", "ou plus",
+          "et au dela", "ou davantage", "plus"), " qge "),
+    (_any("pour cent", "pourcent", "percent"), " % "),
+)
+# Delays bound differently: "within 6 months" means before 180 days.
+_DAY_MARKERS: Final = (
+    (_any("not before", "pas avant", "no earlier than", "after", "apres"), " qgt "),
+    (_any("within", "d ici", "dans les", "before", "avant", "sous", "in less than",
+          "en moins de"), " qlt "),
+    (_any("and a half", "et demi", "et demie"), " qhalf "),
+)
+_SYMBOL_MARKERS: Final = ((r"\+/-|~", " qapx "), (r"<", " qlt "), (r">", " qgt "),
+                          (r"\b(?:half an?|a half|une? demie?)[ -]+", " 0.5 "))
+_COMPILED: Final = {
+    kind: tuple(
+        [(re.compile(rf"\b(?:{p})\b"), m) for p, m in (*(_DAY_MARKERS if kind == "days" else ()),
+                                                        *_MARKERS)]
+        + [(re.compile(p), m) for p, m in _SYMBOL_MARKERS])
+    for kind in ("count", "money", "days")
+}
+
+
+def _prepare(text: str, kind: Kind) -> str | None:
+    if len(text) > MAX_TEXT * 4:
+        return None
+    cleaned = clean(text)
+    if len(cleaned) > MAX_TEXT:
+        return None
+    cleaned = cleaned.replace("'", " ").replace('"', " ")
+    for pattern, marker in _COMPILED[kind]:
+        cleaned = pattern.sub(marker, cleaned)
+    return cleaned
+
+
+# --- step 2: tokens and number words ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Tok:
+    kind: Literal["num", "word", "sym"]
+    text: str
+    glued: bool = False  # touches the previous token: "2k", "b2b", "$50"
+    low: float = 0.0
+    high: float = 0.0
+    approx: bool = False
+
+
+_TOKEN_RE: Final = re.compile(r"(?P<num>\d+(?:[,. ]\d+)*)|(?P<word>[a-z]+)|(?P<sym>\S)")
+_THOUSANDS_RE: Final = re.compile(r"\d{3}(?:[.,]\d+)?")
+
+
+def _number(raw: str) -> list[float]:
+    """The numbers in a digit run, en and fr.
+
+    Spaces group thousands when every later group has three digits ("10 000,50"),
+    else they separate numbers. Of "," and ".", the last one is the decimal mark
+    when both appear ("1.200,50"); alone it groups thousands when followed by
+    exactly three digits ("1,200", "12.000") and is a decimal mark otherwise
+    ("1.5", "2,5", "0.500").
+    """
+    chunks = raw.split(" ")
+    if len(chunks) > 1 and not (all(len(c) == 3 and c.isdigit() for c in chunks[1:-1])
+                                and _THOUSANDS_RE.fullmatch(chunks[-1])):
+        return [v for chunk in chunks for v in _number(chunk)]
+    digits = "".join(chunks)
+    marks = [c for c in digits if c in ",."]
+    if not marks:
+        return [float(digits)]
+    head, _, tail = digits.rpartition(marks[-1])
+    if len(set(marks)) == 2 or (len(marks) == 1 and (len(tail) != 3 or head == "0")):
+        return [float(head.replace(",", "").replace(".", "") + "." + tail)]
+    groups = re.split(r"[,.]", digits)
+    if all(len(g) == 3 for g in groups[1:]):
+        return [float("".join(groups))]
+    return [float(g) for g in groups if g]  # "1.2.3": pieces, as no one groups like that
+
+
+def _lex(text: str) -> list[_Tok]:
+    tokens: list[_Tok] = []
+    end = -1
+    for m in _TOKEN_RE.finditer(text):
+        glued, end = m.start() == end, m.end()
+        if m.lastgroup == "num":
+            raw = m.group().strip(" .,")
+            values = _number(raw)
+            tokens.extend(_Tok("num", raw, glued and n == 0, v, v) for n, v in enumerate(values))
+        else:
+            tokens.append(_Tok("word" if m.lastgroup == "word" else "sym", m.group(), glued))
+    return tokens
+
+
+_SMALL: Final = {
+    **{w: i for i, w in enumerate(_words(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+        "fifteen sixteen seventeen eighteen nineteen"))},
+    **{w: i for i, w in enumerate(_words(
+        "zero un deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze "
+        "seize"))},
+    **{w: 10 * i for i, w in enumerate(_words(
+        "_ _ twenty thirty forty fifty sixty seventy eighty ninety")) if i >= 2},
+    **{w: 10 * i for i, w in enumerate(_words(
+        "_ _ vingt trente quarante cinquante soixante septante huitante nonante")) if i >= 2},
+    "une": 1, "fourty": 40, "vingts": 20, "octante": 80,
+}
+_SCALES: Final = {"hundred": 100.0, "cent": 100.0, "cents": 100.0, "thousand": 1e3, "mille": 1e3,
+                  "million": 1e6, "millions": 1e6, "billion": 1e9, "milliard": 1e9,
+                  "milliards": 1e9, "dozen": 12.0}
+# Nouns that mean "about N" ("une vingtaine"); their plurals are "a few N" ("des centaines").
+_APPROX_NOUNS: Final = {"dizaine": 10, "douzaine": 12, "quinzaine": 15, "vingtaine": 20,
+                        "trentaine": 30, "quarantaine": 40, "cinquantaine": 50,
+                        "soixantaine": 60, "centaine": 100, "millier": 1000}
+_PLURAL_SCALES: Final = frozenset(_words("hundreds thousands dozens centaines milliers dizaines"))
+# "A few", "quelques", "several" read as about three ("a few hundred" ≈ 300) so the
+# answer lands in one band; "a couple" is two.
+_FEW: Final = {"few": 3.0, "quelques": 3.0, "several": 3.0, "plusieurs": 3.0, "couple": 2.0}
+_CONNECTORS: Final = frozenset({"and", "et", "-"})
+_ARTICLES: Final = frozenset({"a", "an", "one", "un", "une"})
+_DAY_UNITS: Final = {
+    **dict.fromkeys(_words("day days d j jour jours journee journees"), 1.0),
+    **dict.fromkeys(_words("week weeks wk wks w semaine semaines sem sems"), 7.0),
+    **dict.fromkeys(_words("fortnight fortnights"), 14.0),
+    **dict.fromkeys(_words("month months mo mos mth mths m mois"), 30.0),
+    **dict.fromkeys(_words("quarter quarters trimestre trimestres"), 90.0),
+    **dict.fromkeys(_words("semestre semestres"), 182.0),
+    **dict.fromkeys(_words("year years yr yrs y an ans annee annees"), 365.0),
+    **dict.fromkeys(_words("hour hours h heure heures minute minutes min mins"), 0.0),
+}
+_ARTICLE_NOUNS: Final = frozenset({*_SCALES, *_APPROX_NOUNS, *_DAY_UNITS, "couple"})
+
+
+def _word_numbers(tokens: Sequence[_Tok]) -> list[_Tok]:
+    """Number words to number tokens; "a"/"une" count as 1 only before a noun that takes one."""
+    out: list[_Tok] = []
+    total = current = 0.0
+    last = 0  # the last small number added: tens may take units ("vingt et un")
+    reading = False
+    connector: _Tok | None = None  # "and"/"et"/"-" inside a number, kept if the number ends
+
+    def flush() -> None:
+        nonlocal total, current, last, reading
+        if reading:
+            out.append(_Tok("num", "", False, total + current, total + current))
+        total = current = 0.0
+        last, reading = 0, False
+
+    for i, tok in enumerate(tokens):
+        word = tok.text if tok.kind == "word" else ""
+        nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
+        if word in _ARTICLES and nxt in _ARTICLE_NOUNS and not reading:
+            word = "one"
+        if word in _SMALL and (reading or word not in ("un", "une")):
+            value = _SMALL[word]
+            if word in ("vingt", "vingts") and last == 4:  # quatre-vingt(s) = 80
+                current, last = current + 76, 80
+            elif (not reading or (current % 100 == 0 and last == 0)
+                  or (last % 10 == 0 < value < last)):
+                current, last = current + value, value
+            else:  # "twenty and thirty", "five six": two numbers
+                flush()
+                if connector is not None:
+                    out.append(connector)
+                current = last = value
+            reading, connector = True, None
+        elif word in _SCALES and (reading or not (out and out[-1].kind == "num")):
+            scale = _SCALES[word]
+            if scale > 1000:
+                total, current = (total + (current or 1)) * scale, 0.0
+            elif scale == 1000:
+                total, current = total + (current or 1) * scale, 0.0
+            else:
+                current = (current or 1) * scale
+            last, reading, connector = 0, True, None
+        elif tok.text in _CONNECTORS and reading and nxt in _SMALL and connector is None:
+            connector = tok  # "vingt et un", "twenty-five", "hundred and ten"
+        else:
+            flush()
+            if connector is not None:
+                out.append(connector)
+                connector = None
+            if word in _FEW:
+                out.append(_Tok("num", word, tok.glued, _FEW[word], _FEW[word], approx=True))
+            elif word in _PLURAL_SCALES and not (out and out[-1].kind == "num"):
+                out.append(_Tok("num", "few", False, 3.0, 3.0, approx=True))  # "hundreds of"
+            if word not in _FEW:
+                out.append(tok)
+    flush()
+    return out
+
+
+# --- step 3: the grammar ---------------------------------------------------------------
+
+_MULTIPLIERS: Final = {
+    **dict.fromkeys(_words("k ke keur keuros kusd grand thousand thousands mille"), 1e3),
+    **dict.fromkeys(_words("hundred hundreds cent cents"), 100.0),
+    **dict.fromkeys(_words("m mm mio mln meur million millions"), 1e6),
+    **dict.fromkeys(_words("bn billion milliard milliards"), 1e9),
+    "dozen": 12.0, "dozens": 12.0,
+}
+_CURRENCIES: Final = frozenset(_words(
+    "€ $ £ eur euro euros usd us dollar dollars gbp pound pounds livres chf cad aud ht ttc hors "
+    "taxe taxes"))
+_PEOPLE: Final = frozenset(_words(
+    "people persons personnes person employees employee staff salaries salarie ppl pers fte etp "
+    "collaborateurs collaborators heads headcount members membres workers agents users "
+    "utilisateurs devs engineers"))
+_RANGE_SEPS: Final = frozenset(_words("- to a and et or ou / till until qle"))
+_STEP: Final = {"count": 1.0, "money": 0.01, "days": 1.0}  # the next value after a strict bound
+
+
+@dataclass(frozen=True, slots=True)
+class _Amount:
+    """``number [multiplier…] [currency…] [unit]`` as read, before ranges and bounds."""
+
+    low: float
+    high: float
+    approx: bool
+    factor: float  # product of multipliers ("k", "million"); 1 when none
+    unit: float | None  # days per unit, for durations
+    marked: bool  # carried a currency or multiplier: surely an amount
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Expr:
+    quantity: Quantity
+    start: int
+    end: int
+    has_unit: bool
+    marked: bool
+
+
+def _amount(toks: Sequence[_Tok], i: int, kind: Kind) -> _Amount | None:
+    low, high, approx = toks[i].low, toks[i].high, toks[i].approx
+    factor, unit, marked = 1.0, None, False
+    j = i + 1
+    while j < len(toks) and toks[j].kind != "num":
+        tok, word = toks[j], toks[j].text
+        nxt = toks[j + 1] if j + 1 < len(toks) else None
+        if tok.glued and tok.kind == "word" and nxt is not None and nxt.glued and nxt.kind == "num":
+            return None  # "1e309", "3x4": digits and letters mixed, not a quantity
+        if kind != "days" and word in _MULTIPLIERS and not (word == "m" and kind == "count"):
+            factor, marked = factor * _MULTIPLIERS[word], True
+        elif word.rstrip("s") in _APPROX_NOUNS:
+            scale = _APPROX_NOUNS[word.rstrip("s")]
+            low, high, approx = low * scale, high * scale, True
+        elif kind == "money" and word in _CURRENCIES:
+            marked = True
+        elif kind == "days" and word in _DAY_UNITS:
+            unit = _DAY_UNITS[word]
+            if nxt is not None and nxt.text == "qhalf":  # "un an et demi", "a year and a half"
+                low, high, j = low + 0.5, high + 0.5, j + 1
+            j += 1
+            break
+        elif kind == "days" and word in ("de", "of") and nxt is not None and nxt.text in _DAY_UNITS:
+            pass  # "une dizaine de jours", "a couple of weeks"
+        elif word == "ish":
+            approx = True
+        elif tok.glued and tok.kind == "word":
+            return None  # "3d printing", "5th": not a quantity
+        else:
+            break
+        j += 1
+    return _Amount(low, high, approx, factor, unit, marked, j)
+
+
+def _combine(a: _Amount, b: _Amount, sep: str) -> Quantity:
+    """A range "a sep b": a multiplier or unit written once applies to both ends."""
+    if a.unit is not None and b.unit is not None and a.unit != b.unit and sep in ("and", "et"):
+        return Quantity(a.low * a.unit + b.low * b.unit,  # "1 an et 6 mois": a sum
+                        a.high * a.unit + b.high * b.unit, a.approx or b.approx)
+    factor = a.factor
+    if factor == 1.0 and a.high <= b.low:  # "20 to 30k", "5-8k"; but "500-2k" stays 500
+        factor = b.factor
+    unit_a = a.unit if a.unit is not None else b.unit
+    unit_b = b.unit if b.unit is not None else a.unit
+    low, high = sorted((a.low * factor * (unit_a or 1.0), b.high * b.factor * (unit_b or 1.0)))
+    return Quantity(low, high, a.approx or b.approx)
+
+
+def _glued_to_word(toks: Sequence[_Tok], i: int) -> bool:
+    """Part of a word or of code, not a quantity: "b2b", "covid19", "q3", "alert(1)", "id=5"."""
+    while (i > 0 and toks[i].glued and toks[i - 1].kind == "sym"
+           and toks[i - 1].text in "([{=:_#@&^*|\\"):
+        i -= 1
+    return toks[i].glued and i > 0 and toks[i - 1].kind == "word"
+
+
+def _expressions(toks: Sequence[_Tok], kind: Kind) -> list[_Expr] | None:
+    """Every quantity expression in the tokens; None when one is negative or absurd."""
+    exprs: list[_Expr] = []
+    i = 0
+    while i < len(toks):
+        if toks[i].kind != "num" or _glued_to_word(toks, i):
+            i += 1
+            continue
+        if i and toks[i - 1].text == "-" and toks[i].glued and (i < 2 or toks[i - 2].kind != "num"):
+            return None  # "-5": a negative number
+        a = _amount(toks, i, kind)
+        if a is None:
+            i += 1
+            continue
+        scale = a.factor * (a.unit if a.unit is not None else 1.0)
+        q = Quantity(a.low * scale, a.high * scale, a.approx)
+        end, has_unit, marked, ranged = a.end, a.unit is not None, a.marked, False
+        k = a.end + 1
+        while kind == "money" and k < len(toks) and toks[k].text in _CURRENCIES:
+            k += 1  # "$20k - $30k"
+        if (a.end < len(toks) and toks[a.end].text in _RANGE_SEPS and k < len(toks)
+                and toks[k].kind == "num" and not _glued_to_word(toks, k)):
+            b = _amount(toks, k, kind)
+            if b is not None:
+                q, end, ranged = _combine(a, b, toks[a.end].text), b.end, True
+                has_unit, marked = has_unit or b.unit is not None, marked or b.marked
+        if end < len(toks) and toks[end].text == "%":
+            i = end + 1
+            continue  # a percentage is not a quantity of these kinds
+        q = _apply_bounds(toks, i, end, q, _STEP[kind], ranged)
+        if not _sane(q):
+            return None
+        exprs.append(_Expr(q, i, end, has_unit, marked))
+        i = max(end, i + 1)
+    return exprs
+
+
+def _sane(q: Quantity) -> bool:
+    """Not NaN, not reversed, and every finite end in [0, MAX_VALUE]; open ends are infinite."""
+    if not q.low <= q.high:  # also false for NaN
+        return False
+    finite = [v for v in (q.low, q.high) if not math.isinf(v)]
+    return bool(finite) and all(0 <= v <= MAX_VALUE for v in finite)
+
+
+def _apply_bounds(toks: Sequence[_Tok], i: int, j: int, q: Quantity, step: float,
+                  ranged: bool) -> Quantity:
+    before = [t.text for t in toks[max(0, i - 3):i] if t.text not in _CURRENCIES]
+    after = toks[j].text if j < len(toks) else ""
+    bound = next((w for w in reversed(before) if w in ("qlt", "qle", "qgt", "qge")), None)
+    if after in ("qle", "qge", "+"):  # "5k max", "100k+", "50 et plus"
+        bound = "qge" if after == "+" else after
+    elif bound is None and before and before[-1] == "+":
+        bound = "qgt"  # "+50 salariés": French shorthand for "plus de 50"
+    if "qapx" in before or after == "qapx":
+        q = replace(q, approximate=True)
+    if ranged or bound is None:
+        return q
+    if bound == "qlt":  # strict bounds step to the next value: counts and days are whole
+        return Quantity(-_INF, max(q.low - step, 0.0), q.approximate)
+    if bound == "qle":
+        return Quantity(-_INF, q.high, q.approximate)
+    if bound == "qgt":
+        return Quantity(q.high + step, _INF, q.approximate)
+    return Quantity(q.low, _INF, q.approximate)
+
+
+def _read(text: str, kind: Kind) -> tuple[list[_Tok], list[_Expr]] | None:
+    prepared = _prepare(text, kind)
+    if prepared is None:
+        return None
+    toks = _word_numbers(_lex(prepared))
+    exprs = _expressions(toks, kind)
+    return None if exprs is None else (toks, exprs)
+
+
+def _pick(exprs: Sequence[_Expr], preferred: Sequence[_Expr]) -> Quantity | None:
+    """The first preferred expression, else the first; if several differ, it is approximate."""
+    if not exprs:
+        return None
+    chosen = (preferred or exprs)[0].quantity
+    if len({e.quantity for e in exprs}) > 1 and not preferred:
+        chosen = replace(chosen, approximate=True)
+    return chosen
+
+
+# --- the parsers ---------------------------------------------------------------------------
+
+_ALONE_RE: Final = re.compile(r"\b(?:" + _any(
+    "just me", "only me", "me alone", "myself", "by myself", "on my own", "solo", "one man band",
+    "moi seul", "moi seule", "juste moi", "seulement moi", "moi tout seul", "moi toute seule",
+    "je suis seul", "je suis seule", "tout seul", "toute seule") + r")\b")
+_YEAR_CONTEXT: Final = frozenset(_words(
+    "in en since depuis founded created fondee creee est established"))
+
+
+def parse_count(text: str) -> Quantity | None:
+    """A number of people or things: "we are 45", "1,200", "une vingtaine", "2k", "just me"."""
+    found = _read(text, "count")
+    if found is None:
+        return None
+    toks, exprs = found
+    kept = [e for e in exprs
+            if not (e.end < len(toks) and toks[e.end].text in _DAY_UNITS)  # "10 years old"
+            and not (1900 <= e.quantity.low <= 2100 and e.start
+                     and toks[e.start - 1].text in _YEAR_CONTEXT)]  # "founded in 2010"
+    people = [e for e in kept if any(t.text in _PEOPLE for t in toks[e.end:e.end + 2])]
+    quantity = _pick(kept, people)
+    if quantity is None and _ALONE_RE.search(fold(text)):
+        return Quantity(1.0, 1.0)
+    return quantity
+
+
+def parse_money(text: str) -> Quantity | None:
+    """An amount, currency ignored: "15 k€", "$50,000", "12.000", "2,5k", "1.5M", "5-8k"."""
+    found = _read(text, "money")
+    if found is None:
+        return None
+    exprs = found[1]
+    return _pick(exprs, [e for e in exprs if e.marked])
+
+
+# Delays said in words, in days; "approximate" when the calendar would be needed to be exact.
+_DAY_PHRASE_TABLE: Final = (
+    (_any("asap", "a s a p", "urgent", "urgently", "urgence", "right now", "right away",
+          "straight away", "immediately", "immediate", "today", "tonight", "yesterday",
+          "as soon as possible", "des que possible", "au plus vite", "au plus tot",
+          "tout de suite", "immediatement", "aujourd hui", "ce soir", "sans attendre",
+          "des maintenant", "hier", "at once", "des aujourd hui"), 0.0, False),
+    (_any("day after tomorrow", "apres demain"), 2.0, False),
+    (_any("tomorrow", "demain"), 1.0, False),
+    (_any("this week", "cette semaine", "end of the week", "fin de semaine",
+          "fin de la semaine", "within the week", "dans la semaine", "this weekend",
+          "ce week end"), 5.0, True),
+    (_any("next week", "semaine prochaine"), 7.0, False),
+    ("week after next", 14.0, False),
+    ("huitaine", 8.0, True),
+    ("quinzaine", 15.0, True),
+    (_any("soon", "shortly", "bientot", "prochainement", "rapidement", "quickly", "vite",
+          "in the coming days", "dans les prochains jours", "next few days"), 14.0, True),
+    (_any("this month", "ce mois", "end of the month", "end of month", "fin du mois",
+          "fin de mois", "within the month", "dans le mois", "courant du mois"), 15.0, True),
+    (_any("coming weeks", "next few weeks", "prochaines semaines"), 21.0, True),
+    (_any("next month", "mois prochain"), 30.0, True),
+    (_any("this quarter", "ce trimestre", "end of the quarter", "end of quarter",
+          "fin du trimestre", "within the quarter", "dans le trimestre"), 45.0, True),
+    (_any("next quarter", "trimestre prochain", "prochain trimestre", "coming months",
+          "next few months", "prochains mois"), 90.0, True),
+    (_any("this (?:summer|fall|autumn|winter|spring)", "cet (?:ete|automne|hiver)",
+          "ce printemps", "(?:a|after|before|by|apres|avant|d ici) (?:the |l |la )?"
+          "(?:summer|fall|autumn|winter|spring|ete|automne|hiver|printemps|rentree)"), 120.0, True),
+    (_any("this year", "cette annee", "end of the year", "end of year", "year end",
+          "fin d annee", "fin de l annee", "dans l annee", "courant de l annee",
+          "cours de l annee", "within the year", "second half", "second semestre",
+          "next semester", "semestre prochain"), 180.0, True),
+    (_any("next year", "annee prochaine", "an prochain"), 400.0, True),
+)
+_DAY_PHRASES: Final = tuple((re.compile(rf"\b(?:{pattern})\b"), days, approx)
+                            for pattern, days, approx in _DAY_PHRASE_TABLE)
+_NEGATIONS: Final = frozenset(_words(
+    "not no pas non never jamais rien nothing isn aren don doesn nt aucune aucun"))
+_SOMEDAY_RE: Final = re.compile(r"^(?:maybe |perhaps |peut etre )?(?:one day|un jour|some day)\b")
+
+
+def parse_duration_days(text: str) -> Quantity | None:
+    """A delay in days: "in 2 weeks", "dans 3 mois", "within 6 months", "next week", "asap" (0).
+
+    No-timeline phrases ("just looking", "pas pressé", "someday") are not
+    durations: they are synonyms of an option, matched by the matcher.
+    """
+    found = _read(text, "days")
+    if found is None:
+        return None
+    plain = fold(text)
+    if _SOMEDAY_RE.match(plain):
+        return None  # "one day" is a wish, not a delay of one day
+    exprs = [e for e in found[1] if e.has_unit]
+    if exprs:
+        return _pick(exprs, ())
+    best: tuple[int, float, bool] | None = None
+    for pattern, days, approx in _DAY_PHRASES:
+        for m in pattern.finditer(plain):
+            if _NEGATIONS.intersection(plain[: m.start()].split()[-2:]):
+                continue  # "pas tout de suite", "not urgent", "nothing urgent"
+            if best is None or m.start() < best[0]:
+                best = (m.start(), days, approx)
+            break
+    return None if best is None else Quantity(best[1], best[1], best[2])

@@ -1,0 +1,105 @@
+"""Rendering queued replies for Telegram: escaping, splitting, keyboards, edits."""
+
+from __future__ import annotations
+
+import html
+
+from hypothesis import given
+from hypothesis import strategies as st
+from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
+
+from bot.telegram.render import Delivered, EditQuestion, SendText, render_reply, split_text
+from tests.fakes.telegram_api import html_to_plain
+
+
+def payload(text: str = "Which sector?", **extra: object) -> dict[str, object]:
+    return {"text": text, "choices": [], "question_id": None, "request_phone": False,
+            "remove_keyboard": False, **extra}
+
+
+def test_plain_text_is_escaped_for_html() -> None:
+    [op] = render_reply(payload("<b>Tom & Jerry</b> said 1 < 2"), lang="en", previous=None,
+                        question=None)
+    assert isinstance(op, SendText)
+    assert op.html == "&lt;b&gt;Tom &amp; Jerry&lt;/b&gt; said 1 &lt; 2"
+    assert html_to_plain(op.html) == "<b>Tom & Jerry</b> said 1 < 2"
+
+
+@given(st.text(min_size=1, max_size=9000))
+def test_any_text_renders_to_valid_messages_that_read_back_the_same(text: str) -> None:
+    operations = render_reply(payload(text), lang="en", previous=None, question=None)
+    plains = [html_to_plain(op.html) for op in operations if isinstance(op, SendText)]
+    assert all(1 <= len(p) <= 4096 for p in plains)
+    expected = text.strip() or "…"
+    assert "".join(plains).replace(" ", "").replace("\n", "") == \
+        expected.replace(" ", "").replace("\n", "")
+
+
+def test_long_texts_are_split_at_word_boundaries() -> None:
+    text = " ".join(["word"] * 2000)  # ~10 000 characters
+    pieces = split_text(text)
+    assert len(pieces) == 3
+    assert all(len(p) <= 4096 and not p.startswith(" ") for p in pieces)
+    assert " ".join(pieces) == text
+
+
+def test_keyboard_goes_on_the_last_piece_only() -> None:
+    long = payload("x " * 3000, choices=[{"token": "a:q:1", "label": "One"}])
+    operations = render_reply(long, lang="en", previous=None, question=None)
+    assert [op.markup is not None for op in operations if isinstance(op, SendText)] == [False, True]
+
+
+def test_short_labels_two_per_row_long_labels_one_per_row() -> None:
+    short = [{"token": f"a:q:{i}", "label": f"{i}"} for i in range(5)]
+    [op] = render_reply(payload(choices=short), lang="en", previous=None, question=None)
+    assert isinstance(op, SendText) and isinstance(op.markup, InlineKeyboardMarkup)
+    assert [len(row) for row in op.markup.inline_keyboard] == [2, 2, 1]
+    assert op.markup.inline_keyboard[0][1].callback_data == "a:q:1"
+
+    long = [{"token": "a:q:x", "label": "Public sector & non-profit"}, {"token": "a:q:y", "label": "IT"}]
+    [op] = render_reply(payload(choices=long), lang="en", previous=None, question=None)
+    assert isinstance(op, SendText) and isinstance(op.markup, InlineKeyboardMarkup)
+    assert [len(row) for row in op.markup.inline_keyboard] == [1, 1]
+
+
+def test_phone_question_gets_a_share_contact_keyboard_in_the_prospects_language() -> None:
+    ask = payload("Your phone?", request_phone=True, choices=[{"token": "s:phone", "label": "Passer"}])
+    [op] = render_reply(ask, lang="fr", previous=None, question=None)
+    assert isinstance(op, SendText) and isinstance(op.markup, ReplyKeyboardMarkup)
+    share, skip = op.markup.keyboard
+    assert share[0].request_contact and "Partager" in share[0].text
+    assert skip[0].text == "Passer"
+
+
+def test_the_reply_after_a_phone_question_removes_that_keyboard() -> None:
+    phone = Delivered(message_id=9, text="Your phone?", had_choices=True, request_phone=True)
+    [op] = render_reply(payload("Thanks!"), lang="en", previous=phone, question=phone)
+    assert isinstance(op, SendText) and isinstance(op.markup, ReplyKeyboardRemove)
+
+
+def test_a_confirmation_edits_the_question_that_was_answered() -> None:
+    question = Delivered(message_id=4, text="Which <sector>?", had_choices=True, request_phone=False)
+    [op] = render_reply(payload("✓ Software & SaaS", remove_keyboard=True), lang="en",
+                        previous=question, question=question)
+    assert isinstance(op, EditQuestion)
+    assert op.message_id == 4
+    assert html_to_plain(op.html) == "Which <sector>?\n\n✓ Software & SaaS"
+    assert html.unescape(op.fallback.html) == "✓ Software & SaaS"
+
+
+def test_a_confirmation_without_a_known_question_is_sent() -> None:
+    [op] = render_reply(payload("✓ Software", remove_keyboard=True), lang="en", previous=None,
+                        question=None)
+    assert isinstance(op, SendText) and op.plain == "✓ Software"
+
+
+def test_pacing_allows_a_burst_then_one_message_a_second() -> None:
+    from bot.telegram.pacing import ChatPacer, PacingPolicy
+
+    now = [100.0]
+    pacer = ChatPacer(PacingPolicy(per_second=1.0, burst=3), clock=lambda: now[0])
+    waits = [pacer._reserve(1) for _ in range(5)]
+    assert waits == [0.0, 0.0, 0.0, 1.0, 2.0]
+    assert pacer._reserve(2) == 0.0  # another chat is not slowed down
+    now[0] += 10
+    assert pacer._reserve(1) == 0.0  # refilled while idle
