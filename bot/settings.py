@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     slack_api_base_url: str = "https://slack.com/api/"
     slack_channel: str | None = None
 
+    leadbot_api_key: SecretStr | None = None  # bearer key of POST /api/events
+
     port: int = Field(default=8080, ge=1, le=65535)
     log_level: str = "INFO"
     log_format: str = "text"
