@@ -11,8 +11,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.service import AfterMessageHook, EraseHook, LeadService
-from bot.slack.bridge import queue_alert_erasure, queue_thread_relays
 from bot.settings import Settings
+from bot.slack.bridge import queue_alert_erasure, queue_thread_relays
 from conversations.loader import LoadedScript, load_script
 from storage import migrate
 from storage.database import create_database_engine, create_session_factory

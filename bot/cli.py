@@ -83,7 +83,6 @@ def _lines(stream: Any) -> Iterator[str]:
 @click.option("--chat-id", default=None, help="Which terminal conversation to continue.")
 def chat(script_path: Path | None, lang: str | None, chat_id: str | None) -> None:
     """Talk to the bot in the terminal (reads stdin lines when not a TTY)."""
-    from bot.bootstrap import build
     from bot.console import ConsoleChat
     from bot.service import ConversationKey, Profile
     from bot.slack.runtime import render_lead_alert_text

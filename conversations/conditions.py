@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from conversations.dsl import STAGE_ORDER, Condition
+from conversations.dsl_base import STAGE_ORDER, Condition
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,7 +116,11 @@ def step(script: Script, state: ConversationState, inbound: Inbound, now: dateti
     elif turn.state.status == "stopped":
         turn.say(turn.text("still_stopped"))
     elif inbound.kind == "unsupported":
-        turn.say(turn.text("unsupported"))
+        # Channels name what was sent; edits and forwards get their own explanation.
+        key = {"edited_message": "edited", "forwarded_message": "forwarded"}.get(
+            inbound.text, "unsupported"
+        )
+        turn.say(turn.text(key))
         _reask_current(turn)
     elif turn.state.status == "completed":
         _after_flow(turn, clean_text(inbound.text))

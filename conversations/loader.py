@@ -155,10 +155,7 @@ def _data_path(loc: tuple[str | int, ...], data: Any) -> PathKey:
     path: list[str | int] = []
     current = data
     for part in loc:
-        if isinstance(current, dict) and part in current:
-            path.append(part)
-            current = current[part]
-        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+        if isinstance(current, dict) and part in current or isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
             path.append(part)
             current = current[part]
         elif isinstance(current, dict) and part in ("root", "not_"):
@@ -187,8 +184,7 @@ def _friendly(message: str) -> str:
         return f"unknown question type {tag!r}; use one of {expected}"
     if message.startswith("Unable to extract tag using discriminator"):
         return "missing `type:`; use one of choice, number, money, timeframe, text, email, phone"
-    if message.startswith("Value error, "):
-        message = message[len("Value error, ") :]
+    message = message.removeprefix("Value error, ")
     if message == "Extra inputs are not permitted":
         return "unknown key; check its spelling or remove it"
     if message == "Field required":

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from conversations.dsl import Script, Text
+from conversations.dsl import Script
+from conversations.dsl_base import Text
 
 BUILT_IN: dict[str, dict[str, str]] = {
     "privacy": {
@@ -81,6 +82,17 @@ BUILT_IN: dict[str, dict[str, str]] = {
     "unsupported": {
         "en": "I can only read text. Please answer in text or tap a button.",
         "fr": "Je ne lis que le texte. Répondez par écrit ou touchez un bouton.",
+    },
+    "edited": {
+        "en": "I can't use edited messages. Please send your new answer as a new message, "
+        "or /back to change the previous one.",
+        "fr": "Je ne peux pas utiliser les messages modifiés. Envoyez votre nouvelle réponse "
+        "dans un nouveau message, ou /back pour modifier la précédente.",
+    },
+    "forwarded": {
+        "en": "I can't use forwarded messages. Please type your answer or tap a button.",
+        "fr": "Je ne peux pas utiliser les messages transférés. Tapez votre réponse ou "
+        "touchez un bouton.",
     },
     "unknown_command": {
         "en": "I don't know that command.",

@@ -10,12 +10,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from conversations.dsl import (
-    Condition,
-    Script,
-    Text,
-    options_of,
-)
+from conversations.dsl import Script, options_of
+from conversations.dsl_base import Condition, Text
 
 Finding = tuple[tuple[str | int, ...], str]
 END = "end"
@@ -133,12 +129,12 @@ def _references(script: Script) -> Iterator[Finding]:
         if follow_up.when is not None:
             yield from _check_condition(script, follow_up.when, (*path, "when"))
         for action_index, action_id in enumerate(follow_up.actions):
-            action = actions.get(action_id)
-            if action is None:
+            offered = actions.get(action_id)
+            if offered is None:
                 yield (*path, "actions", action_index), (
                     f"no engagement action {action_id!r}; declare it under engagement.actions"
                 )
-            elif action.label is None:
+            elif offered.label is None:
                 yield (*path, "actions", action_index), (
                     f"action {action_id!r} has no label, so it cannot be a button; add one"
                 )

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from conversations.conditions import Facts, holds, stage_rank
-from conversations.dsl import Points, Script, ScoringConfig, options_of
+from conversations.dsl import ScoringConfig, Script, options_of
+from conversations.dsl_base import Points
 from conversations.state import EngagementHit
 
 Temperature = str  # "cold" | "warm" | "hot"

@@ -122,8 +122,7 @@ class LeadRepository:
         ref = ref.strip()
         if ref.isdigit():
             return self.get(int(ref))
-        if ref.startswith("@"):
-            ref = ref[1:]
+        ref = ref.removeprefix("@")
         query = select(Lead).where((Lead.username == ref) | (Lead.email == ref.lower()))
         return self._session.scalars(query.order_by(Lead.id.desc())).first()
 

@@ -201,6 +201,10 @@ def test_unsupported_messages_and_contacts() -> None:
     assert "only read text" in t.text and t.asked == "sector"
     t._send(Inbound(kind="contact", text="+33612345678"))
     assert t.asked == "sector" and not t.state.answers
+    t._send(Inbound(kind="unsupported", text="edited_message"))
+    assert "edited messages" in t.text and "/back" in t.text and t.asked == "sector"
+    t._send(Inbound(kind="unsupported", text="forwarded_message"))
+    assert "forwarded messages" in t.text and not t.state.answers
 
 
 def test_first_message_that_is_not_start_still_greets() -> None:

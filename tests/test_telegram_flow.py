@@ -157,11 +157,11 @@ async def test_non_text_messages_get_a_friendly_re_ask(telegram_bot: Any) -> Non
         assert replies[0] == "I can only read text. Please answer in text or tap a button.", kind
         assert replies[-1] == "Which sector is your company in?"
     forwarded = await kim.send("forwarded", "software")
-    assert forwarded[0].startswith("I can only read text")
+    assert forwarded[0].startswith("I can't use forwarded messages")
     someone_else = await kim.send("contact", "+33 6 12 34 56 78", contact_user_id=999)
     assert someone_else[0].startswith("I can only read text")
     edited = await kim._then(lambda: telegram_bot.fake.edit_message(109, 1, "software"))
-    assert edited[0].startswith("I can only read text")
+    assert edited[0].startswith("I can't use edited messages")
     assert telegram_bot.answers(109) == []  # nothing stored wrongly
 
 
