@@ -38,7 +38,7 @@ from conversations.loader import LoadedScript
 from conversations.nurture import next_nudge
 from conversations.routing import route_for
 from conversations.state import ConversationState
-from storage.models import Answer, Conversation, Lead
+from storage.models import Conversation, Lead
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -144,9 +144,12 @@ class LeadService:
                     state=result.state.model_dump(mode="json"),
                     now=now,
                 )
-            conversation.state = result.state.model_dump(mode="json")
-            conversation.status = result.state.status
-            conversation.updated_at = now
+            uow.conversations.save_state(
+                conversation.id,
+                state=result.state.model_dump(mode="json"),
+                status=result.state.status,
+                now=now,
+            )
             erased = self._apply_events(
                 uow, lead, conversation, state, result.state, result.events, now
             )
@@ -253,9 +256,17 @@ class LeadService:
                 uow.events.add(lead_id=None, type="lead_forgotten", payload={}, now=now)
                 return True
             if isinstance(event, AnswerRecorded):
-                uow.answers.add(
-                    _answer_row(lead, conversation, event, now),
+                uow.answers.record(
+                    lead_id=lead.id,
+                    conversation_id=conversation.id,
+                    question_id=event.question_id,
+                    raw_text=event.raw_text,
+                    option_id=event.option_id,
+                    value=event.value,
+                    confidence=event.confidence,
+                    via=event.via,
                     corrects=event.question_id in before.answers,
+                    now=now,
                 )
                 field = script.question(event.question_id).field
                 if field is not None:
@@ -349,23 +360,3 @@ def _update_profile(lead: Lead, profile: Profile) -> None:
     ):
         if value and getattr(lead, attribute) != value[:limit]:
             setattr(lead, attribute, value[:limit])
-
-
-def _answer_row(
-    lead: Lead, conversation: Conversation, event: AnswerRecorded, now: datetime
-) -> Answer:
-    number = event.value if isinstance(event.value, (int, float)) else None
-    text = event.value if isinstance(event.value, str) else None
-    return Answer(
-        lead_id=lead.id,
-        conversation_id=conversation.id,
-        question_id=event.question_id,
-        raw_text=event.raw_text,
-        option_id=event.option_id,
-        value_number=number,
-        value_text=text,
-        confidence=event.confidence,
-        via=event.via,
-        superseded=False,
-        created_at=now,
-    )

@@ -179,24 +179,70 @@ class ConversationRepository:
         self._session.flush()
         return conversation
 
+    def save_state(
+        self, conversation_id: int, *, state: dict[str, Any], status: str, now: datetime
+    ) -> None:
+        # A Core update: runs for every message, without the ORM's change tracking.
+        self._session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id)
+            .values(state=state, status=status, updated_at=now)
+        )
+
 
 class AnswerRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
+    def record(
+        self,
+        *,
+        lead_id: int,
+        conversation_id: int,
+        question_id: str,
+        raw_text: str,
+        option_id: str | None,
+        value: float | str | None,
+        confidence: float,
+        via: str,
+        corrects: bool,
+        now: datetime,
+    ) -> None:
+        """Store an answer as given (a Core insert: answers are append-only)."""
+        if corrects:
+            self._supersede(conversation_id, question_id)
+        self._session.execute(
+            insert(Answer).values(
+                lead_id=lead_id,
+                conversation_id=conversation_id,
+                question_id=question_id,
+                raw_text=raw_text,
+                option_id=option_id,
+                value_number=value if isinstance(value, (int, float)) else None,
+                value_text=value if isinstance(value, str) else None,
+                confidence=confidence,
+                via=via,
+                superseded=False,
+                created_at=now,
+            )
+        )
+
+    def _supersede(self, conversation_id: int, question_id: str) -> None:
+        # Only the latest answer to a question counts; earlier ones stay as history.
+        self._session.execute(
+            update(Answer)
+            .where(
+                Answer.conversation_id == conversation_id,
+                Answer.question_id == question_id,
+                Answer.superseded.is_(False),
+            )
+            .values(superseded=True)
+        )
+
     def add(self, answer: Answer, *, corrects: bool = False) -> None:
         """Store an answer; `corrects` marks the earlier answer to the question as superseded."""
         if corrects:
-            # Only the latest answer to a question counts; earlier ones stay as history.
-            self._session.execute(
-                update(Answer)
-                .where(
-                    Answer.conversation_id == answer.conversation_id,
-                    Answer.question_id == answer.question_id,
-                    Answer.superseded.is_(False),
-                )
-                .values(superseded=True)
-            )
+            self._supersede(answer.conversation_id, answer.question_id)
         self._session.add(answer)
 
     def current_for(self, lead_id: int) -> list[Answer]:
@@ -303,31 +349,37 @@ class OutboxRepository:
     ) -> list[OutboxMessage]:
         """Lease the next message of each destination that is due.
 
-        Only a destination's oldest pending row is ever handed out, so one
-        channel's messages are delivered in order even across workers.
+        Only a destination's oldest pending row (its head) is ever handed out, so one
+        channel's messages are delivered in order even across workers. The head is
+        computed over *every* pending row, leased or row-locked ones included, so a
+        busy head hides the rows behind it. On PostgreSQL the heads are taken with
+        `FOR UPDATE SKIP LOCKED`: a head another worker is claiming right now is
+        skipped (not waited for), and because the rows behind it are not heads they
+        can never overtake it. A head whose claim commits meanwhile is re-checked by
+        PostgreSQL against the WHERE clause (leased or delivered → dropped).
         """
+        pending = (OutboxMessage.status == "pending") & OutboxMessage.kind.in_(kinds)
+        heads = select(func.min(OutboxMessage.id)).where(pending).group_by(
+            OutboxMessage.destination
+        )
         query = (
             select(OutboxMessage)
-            .where(OutboxMessage.status == "pending", OutboxMessage.kind.in_(kinds))
+            .where(
+                pending,
+                OutboxMessage.id.in_(heads),
+                OutboxMessage.next_attempt_at <= now,
+                (OutboxMessage.locked_until.is_(None)) | (OutboxMessage.locked_until <= now),
+            )
             .order_by(OutboxMessage.id)
-            .limit(limit * 20)
+            .limit(limit)
         )
         if self._session.get_bind().dialect.name != "sqlite":
-            query = query.with_for_update()
-        claimed: list[OutboxMessage] = []
-        seen: set[str] = set()
-        for message in self._session.scalars(query):
-            if message.destination in seen:
-                continue
-            seen.add(message.destination)
-            leased = message.locked_until is not None and message.locked_until > now
-            if leased or message.next_attempt_at > now:
-                continue
+            # SQLite has one writer (BEGIN IMMEDIATE): no row locks to take or skip.
+            query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+        claimed = list(self._session.scalars(query))
+        for message in claimed:
             message.locked_until = now + lease
             message.attempts += 1
-            claimed.append(message)
-            if len(claimed) >= limit:
-                break
         self._session.flush()
         return claimed
 
