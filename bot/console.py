@@ -55,9 +55,8 @@ class ConsoleChat:
             self.send_line(line)
 
     def _show(self, handled: Handled) -> None:
-        self._choices = ()
-        for reply in handled.replies:
-            self.write(self._render(reply))
+        # Stage changes first: they happened when the answer was recorded, before the
+        # bot's next question.
         for event in handled.events:
             if isinstance(event, StageChanged):
                 self.write(
@@ -65,12 +64,19 @@ class ConsoleChat:
                     f"intent {event.intent}, {event.temperature})"
                 )
                 if event.stage == "sql" and handled.lead_id is not None and self.alert_text:
-                    with self.uow_factory() as uow:
-                        card = self.alert_text(uow, handled.lead_id)
-                    if card:
-                        self.write("   Slack is not configured: this is the alert sales would "
-                                   "get (it waits in the outbox until Slack is set up).")
-                        self.write(card)
+                    self._show_alert(handled.lead_id)
+        self._choices = ()
+        for reply in handled.replies:
+            self.write(self._render(reply))
+
+    def _show_alert(self, lead_id: int) -> None:
+        assert self.alert_text is not None
+        with self.uow_factory() as uow:
+            card = self.alert_text(uow, lead_id)
+        if card:
+            self.write("   Slack is not configured: this is the alert sales would get "
+                       "(it waits in the outbox until Slack is set up).")
+            self.write(card)
 
     def _numbered(self, reply: Reply) -> bool:
         if not reply.choices:

@@ -27,6 +27,7 @@ from conversations.exchange import (
     AnswerRecorded,
     ConversationStarted,
     ConversationStopped,
+    EngagementRecorded,
     Event,
     ForgetRequested,
     Inbound,
@@ -299,6 +300,14 @@ class LeadService:
                 )
             elif isinstance(event, ConversationStopped):
                 uow.events.add(lead_id=lead.id, type="conversation_stopped", payload={}, now=now)
+            elif isinstance(event, EngagementRecorded):
+                # Which action, so the lead's history (and its Slack card) can say it.
+                uow.events.add(
+                    lead_id=lead.id,
+                    type=event.type,
+                    payload={"action": event.action, "via": event.via},
+                    now=now,
+                )
             elif isinstance(event, MessageAfterFlow):
                 uow.events.add(
                     lead_id=lead.id,

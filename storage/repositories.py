@@ -126,6 +126,23 @@ class LeadRepository:
         query = select(Lead).where((Lead.username == ref) | (Lead.email == ref.lower()))
         return self._session.scalars(query.order_by(Lead.id.desc())).first()
 
+    def by_username(self, username: str) -> Lead | None:
+        """The most recent lead with this Telegram username (case-insensitive, without '@')."""
+        # Telegram usernames are case-insensitive; they are stored as the client sent them.
+        query = select(Lead).where(func.lower(Lead.username) == username.lower())
+        return self._session.scalars(query.order_by(Lead.id.desc())).first()
+
+    def by_email(self, email: str) -> Lead | None:
+        """The most recent lead with this email address, compared case-insensitively."""
+        # Exact first (uses the index); then ignoring case, since the local part is stored as typed.
+        for condition in (Lead.email == email, func.lower(Lead.email) == email.lower()):
+            lead = self._session.scalars(
+                select(Lead).where(condition).order_by(Lead.id.desc())
+            ).first()
+            if lead is not None:
+                return lead
+        return None
+
     def latest(self, *, stages: Sequence[str], limit: int = 20) -> list[Lead]:
         query = (
             select(Lead)
