@@ -55,11 +55,11 @@ class LoadedScript:
     path: str
 
 
-class _StrictLoader(yaml.SafeLoader):
+class StrictLoader(yaml.SafeLoader):
     """SafeLoader without YAML 1.1's surprising implicit types."""
 
 
-_StrictLoader.yaml_implicit_resolvers = {
+StrictLoader.yaml_implicit_resolvers = {
     first: [
         (tag, regexp)
         for tag, regexp in resolvers
@@ -67,19 +67,19 @@ _StrictLoader.yaml_implicit_resolvers = {
     ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-_StrictLoader.add_implicit_resolver(
+StrictLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
 
 
-class _Builder:
+class PositionedBuilder:
     """Turns a composed node tree into plain data, recording where each value came from."""
 
     def __init__(self, filename: str) -> None:
         self.filename = filename
         self.positions: dict[PathKey, tuple[int, int]] = {}
         self.problems: list[Problem] = []
-        self._constructor = _StrictLoader("")
+        self._constructor = StrictLoader("")
 
     def build(self, node: yaml.Node, path: PathKey) -> Any:
         self.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
@@ -195,7 +195,7 @@ def _friendly(message: str) -> str:
 def parse_script(text: str, *, filename: str) -> Script:
     """Parse and validate a script; raise ScriptError listing every problem found."""
     try:
-        root = yaml.compose(text, Loader=_StrictLoader)
+        root = yaml.compose(text, Loader=StrictLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -206,7 +206,7 @@ def parse_script(text: str, *, filename: str) -> Script:
         raise ScriptError([Problem(filename, 1, 1, "", f"YAML error: {exc}")]) from None
     if root is None:
         raise ScriptError([Problem(filename, 1, 1, "", "the file is empty; start with `id:`")])
-    builder = _Builder(filename)
+    builder = PositionedBuilder(filename)
     try:
         data = builder.build(root, ())
     except yaml.YAMLError as exc:

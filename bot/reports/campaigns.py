@@ -30,7 +30,7 @@ from bot.reports.attribution import Attribution
 
 # The script loader's YAML builder records each value's position; reusing it keeps
 # one YAML dialect (no yes/no booleans, no dates) across every marketer-edited file.
-from conversations.loader import Problem, _Builder, _StrictLoader, locate, render_path
+from conversations.loader import Problem, PositionedBuilder, StrictLoader, locate, render_path
 
 MAX_FILE_BYTES = 1_000_000
 _ID = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,63}$")
@@ -160,7 +160,7 @@ def parse_campaigns(text: str, *, filename: str) -> list[CampaignSpend]:
 
 def _compose(text: str, filename: str) -> tuple[Any, dict[tuple[str | int, ...], tuple[int, int]]]:
     try:
-        root = yaml.compose(text, Loader=_StrictLoader)
+        root = yaml.compose(text, Loader=StrictLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -171,7 +171,7 @@ def _compose(text: str, filename: str) -> tuple[Any, dict[tuple[str | int, ...],
     if root is None:
         message = "the file is empty; start with `campaigns:`"
         raise CampaignFileError([Problem(filename, 1, 1, "", message)])
-    builder = _Builder(filename)
+    builder = PositionedBuilder(filename)
     data = builder.build(root, ())
     if builder.problems:
         raise CampaignFileError(builder.problems)
