@@ -39,7 +39,7 @@ from conversations.loader import LoadedScript
 from conversations.nurture import next_nudge
 from conversations.routing import route_for
 from conversations.state import ConversationState
-from storage.models import Conversation, Lead
+from storage.records import LeadRecord
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -78,14 +78,14 @@ class AfterMessageHook(Protocol):
     """Extra work in the message's transaction (e.g. relaying to a Slack thread)."""
 
     def __call__(
-        self, uow: UnitOfWork, lead: Lead, events: Sequence[Event], now: datetime
+        self, uow: UnitOfWork, lead: LeadRecord, events: Sequence[Event], now: datetime
     ) -> None: ...
 
 
 class EraseHook(Protocol):
     """Work before a lead's rows are deleted by /forget (e.g. scrubbing its Slack alert)."""
 
-    def __call__(self, uow: UnitOfWork, lead: Lead, now: datetime) -> object: ...
+    def __call__(self, uow: UnitOfWork, lead: LeadRecord, now: datetime) -> object: ...
 
 
 def reply_payload(reply: Reply) -> dict[str, object]:
@@ -129,16 +129,16 @@ class LeadService:
                 key.channel, message_id, now=now
             ):
                 return Handled(lead_id=None, replies=(), events=(), duplicate=True)
-            lead, conversation = uow.leads.with_active_conversation(
-                key.channel, key.chat_id, now=now
-            )
+            lead = uow.leads.load_for_message(key.channel, key.chat_id, now=now)
             _update_profile(lead, profile)
-            state = self._load_state(conversation, lead, profile)
+            active = uow.conversations.active_state(lead.id)
+            state = self._load_state(active[1] if active else None, lead, profile)
             result = step(script, state, inbound, now)
-            if conversation is None or any(
+            conversation_id = active[0] if active else None
+            if conversation_id is None or any(
                 isinstance(e, ConversationStarted) and e.restart for e in result.events
             ):
-                conversation = uow.conversations.start(
+                conversation_id = uow.conversations.start(
                     lead_id=lead.id,
                     script_id=script.id,
                     script_version=self._loaded.version,
@@ -146,13 +146,13 @@ class LeadService:
                     now=now,
                 )
             uow.conversations.save_state(
-                conversation.id,
+                conversation_id,
                 state=result.state.model_dump(mode="json"),
                 status=result.state.status,
                 now=now,
             )
             erased = self._apply_events(
-                uow, lead, conversation, state, result.state, result.events, now
+                uow, lead, conversation_id, state, result.state, result.events, now
             )
             if not erased:
                 for hook in self._hooks:
@@ -165,6 +165,8 @@ class LeadService:
                     lead_id=None if erased else lead.id,
                     now=now,
                 )
+            if not erased:
+                uow.leads.save(lead)
             handled = Handled(
                 lead_id=None if erased else lead.id,
                 replies=result.replies,
@@ -222,14 +224,14 @@ class LeadService:
         return sent
 
     def _load_state(
-        self, conversation: Conversation | None, lead: Lead, profile: Profile
+        self, saved: dict[str, object] | None, lead: LeadRecord, profile: Profile
     ) -> ConversationState:
         script = self._loaded.script
-        if conversation is None:
+        if saved is None:
             return ConversationState.fresh(
                 script_id=script.id, lang=language_for(script, profile.language_code)
             ).model_copy(update={"stage": lead.stage, "source": lead.source})
-        state = ConversationState.model_validate(conversation.state)
+        state = ConversationState.model_validate(saved)
         # The lead's stage may have moved outside the chat (a rep disqualified it).
         state = state.model_copy(update={"stage": lead.stage})
         if state.current is not None and state.current not in script.question_ids():
@@ -240,8 +242,8 @@ class LeadService:
     def _apply_events(
         self,
         uow: UnitOfWork,
-        lead: Lead,
-        conversation: Conversation,
+        lead: LeadRecord,
+        conversation_id: int,
         before: ConversationState,
         state: ConversationState,
         events: Sequence[Event],
@@ -253,13 +255,13 @@ class LeadService:
             if isinstance(event, ForgetRequested):
                 for erase_hook in self._erase_hooks:
                     erase_hook(uow, lead, now)
-                uow.leads.delete(lead)
+                uow.leads.delete_by_id(lead.id)
                 uow.events.add(lead_id=None, type="lead_forgotten", payload={}, now=now)
                 return True
             if isinstance(event, AnswerRecorded):
                 uow.answers.record(
                     lead_id=lead.id,
-                    conversation_id=conversation.id,
+                    conversation_id=conversation_id,
                     question_id=event.question_id,
                     raw_text=event.raw_text,
                     option_id=event.option_id,
@@ -335,7 +337,7 @@ class LeadService:
         return False
 
     def _queue_alert(
-        self, uow: UnitOfWork, lead: Lead, state: ConversationState, now: datetime
+        self, uow: UnitOfWork, lead: LeadRecord, state: ConversationState, now: datetime
     ) -> None:
         script = self._loaded.script
         routed = route_for(script, options_chosen(state), stage=state.stage)
@@ -361,7 +363,7 @@ def _outbound_for(channel: str) -> str | None:
     return channel if channel in NUDGE_CHANNELS else None
 
 
-def _update_profile(lead: Lead, profile: Profile) -> None:
+def _update_profile(lead: LeadRecord, profile: Profile) -> None:
     for attribute, value, limit in (
         ("first_name", profile.first_name, 256),
         ("last_name", profile.last_name, 256),

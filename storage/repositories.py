@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql as postgresql_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,57 @@ from storage.models import (
     OutboxMessage,
     ProcessedMessage,
 )
+from storage.records import LeadRecord
+
+# The per-message statements are Core statements on the tables, built once: the ORM's
+# bookkeeping costs more than the SQL itself on this path (see benchmarks/).
+_LEADS = Lead.__table__
+_CONVERSATIONS = Conversation.__table__
+_ANSWERS = Answer.__table__
+_EVENTS = LeadEvent.__table__
+_OUTBOX = OutboxMessage.__table__
+_PROCESSED = ProcessedMessage.__table__
+_ACTIVE_STATE = (
+    select(_CONVERSATIONS.c.id, _CONVERSATIONS.c.state)
+    .where(_CONVERSATIONS.c.lead_id == bindparam("lead_id"), _CONVERSATIONS.c.active.is_(True))
+    .order_by(_CONVERSATIONS.c.id.desc())
+    .limit(1)
+)
+_SAVE_STATE = (
+    update(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.id == bindparam("conversation_id"))
+    .values(state=bindparam("new_state"), status=bindparam("new_status"), updated_at=bindparam("now"))
+)
+_LOAD_LEAD = select(_LEADS).where(
+    _LEADS.c.channel == bindparam("channel"), _LEADS.c.chat_id == bindparam("chat_id")
+)
+_LOAD_LEAD_LOCKED = _LOAD_LEAD.with_for_update()
+# The columns a message can change; owner and disqualification belong to sales actions
+# and are never written from here (a rep's claim is not overwritten by a chat message).
+SERVICE_COLUMNS = (
+    "first_name", "last_name", "username", "language", "source", "name", "company", "email",
+    "phone", "role", "stage", "temperature", "score", "fit", "intent", "reasons", "stopped",
+    "updated_at", "qualified_at", "last_message_at", "next_nudge_at",
+)
+_SAVE_LEAD = (
+    update(_LEADS)
+    .where(_LEADS.c.id == bindparam("lead_id"))
+    .values({name: bindparam(f"new_{name}") for name in SERVICE_COLUMNS})
+)
+_INSERT_EVENT = insert(_EVENTS)
+_INSERT_ANSWER = insert(_ANSWERS)
+_INSERT_OUTBOX = insert(_OUTBOX)
+_REMEMBER = {
+    dialect: module.insert(_PROCESSED)
+    .values(
+        channel=bindparam("channel"),
+        message_id=bindparam("message_id"),
+        processed_at=bindparam("now"),
+    )
+    .on_conflict_do_nothing()
+    .returning(_PROCESSED.c.message_id)
+    for dialect, module in (("sqlite", sqlite_dialect), ("postgresql", postgresql_dialect))
+}
 
 
 class LeadRepository:
@@ -46,6 +97,36 @@ class LeadRepository:
         if lock and self._for_update():
             query = query.with_for_update()
         return self._session.scalars(query).first()
+
+    def load_for_message(self, channel: str, chat_id: str, *, now: datetime) -> LeadRecord:
+        """The chat's lead as a record, row-locked on PostgreSQL, created when new."""
+        query = _LOAD_LEAD_LOCKED if self._for_update() else _LOAD_LEAD
+        params = {"channel": channel, "chat_id": chat_id}
+        row = self._session.execute(query, params).first()
+        if row is None:
+            dialect = sqlite_dialect if not self._for_update() else postgresql_dialect
+            # ON CONFLICT: a concurrent first message of the same chat creates it once.
+            self._session.execute(
+                dialect.insert(_LEADS)
+                .values(
+                    channel=channel, chat_id=chat_id, language="en", stage="new",
+                    temperature="cold", score=0, fit=0, intent=0, reasons=[], stopped=False,
+                    created_at=now, updated_at=now,
+                )
+                .on_conflict_do_nothing()
+            )
+            row = self._session.execute(query, params).one()
+        return LeadRecord.from_row(row)
+
+    def save(self, record: LeadRecord) -> None:
+        """Write back what a message may change (when anything did)."""
+        if record.changes():
+            params = {f"new_{name}": getattr(record, name) for name in SERVICE_COLUMNS}
+            self._session.execute(_SAVE_LEAD, {"lead_id": record.id, **params})
+
+    def delete_by_id(self, lead_id: int) -> None:
+        """Delete a lead; its conversations, answers, events and outbox rows go with it."""
+        self._session.execute(delete(_LEADS).where(_LEADS.c.id == lead_id))
 
     def get_or_create_locked(self, channel: str, chat_id: str, *, now: datetime) -> Lead:
         """The chat's lead, row-locked for this transaction; created when new."""
@@ -77,33 +158,6 @@ class LeadRepository:
                 raise
             return existing
         return lead
-
-    def with_active_conversation(
-        self, channel: str, chat_id: str, *, now: datetime
-    ) -> tuple[Lead, Conversation | None]:
-        """The chat's lead (row-locked, created when new) and its active conversation."""
-        if self._for_update():
-            # Lock first, then read: under READ COMMITTED a joined row read in the
-            # locking statement would come from the snapshot taken *before* the
-            # wait, i.e. another process's just-committed state would be missed.
-            lead = self.get_or_create_locked(channel, chat_id, now=now)
-            return lead, ConversationRepository(self._session).active_for(lead.id)
-        # SQLite: BEGIN IMMEDIATE already made this the only writer; one query
-        # instead of two on the path every message takes.
-        query = (
-            select(Lead, Conversation)
-            .outerjoin(
-                Conversation,
-                (Conversation.lead_id == Lead.id) & Conversation.active.is_(True),
-            )
-            .where(Lead.channel == channel, Lead.chat_id == chat_id)
-            .order_by(Conversation.id.desc())
-            .limit(1)
-        )
-        row = self._session.execute(query).first()
-        if row is not None:
-            return row[0], row[1]
-        return self.get_or_create_locked(channel, chat_id, now=now), None
 
     def due_for_nudge(
         self, *, now: datetime, channels: Sequence[str], limit: int
@@ -173,37 +227,38 @@ class ConversationRepository:
         )
         return self._session.scalars(query).first()
 
+    def active_state(self, lead_id: int) -> tuple[int, dict[str, Any]] | None:
+        """(id, engine state) of the lead's active conversation: the per-message read."""
+        row = self._session.execute(_ACTIVE_STATE, {"lead_id": lead_id}).first()
+        return (row[0], row[1]) if row is not None else None
+
     def start(
         self, *, lead_id: int, script_id: str, script_version: str, state: dict[str, Any],
         now: datetime,
-    ) -> Conversation:
+    ) -> int:
+        """Start a new active conversation (ending any other); returns its id."""
         self._session.execute(
-            update(Conversation)
-            .where(Conversation.lead_id == lead_id, Conversation.active.is_(True))
+            update(_CONVERSATIONS)
+            .where(_CONVERSATIONS.c.lead_id == lead_id, _CONVERSATIONS.c.active.is_(True))
             .values(active=False)
         )
-        conversation = Conversation(
-            lead_id=lead_id,
-            script_id=script_id,
-            script_version=script_version,
-            active=True,
-            status=str(state.get("status", "new")),
-            state=state,
-            created_at=now,
-            updated_at=now,
+        inserted = self._session.execute(
+            insert(_CONVERSATIONS)
+            .values(
+                lead_id=lead_id, script_id=script_id, script_version=script_version,
+                active=True, status=str(state.get("status", "new")), state=state,
+                created_at=now, updated_at=now,
+            )
+            .returning(_CONVERSATIONS.c.id)
         )
-        self._session.add(conversation)
-        self._session.flush()
-        return conversation
+        return int(inserted.scalar_one())
 
     def save_state(
         self, conversation_id: int, *, state: dict[str, Any], status: str, now: datetime
     ) -> None:
-        # A Core update: runs for every message, without the ORM's change tracking.
         self._session.execute(
-            update(Conversation)
-            .where(Conversation.id == conversation_id)
-            .values(state=state, status=status, updated_at=now)
+            _SAVE_STATE,
+            {"conversation_id": conversation_id, "new_state": state, "new_status": status, "now": now},
         )
 
 
@@ -229,7 +284,8 @@ class AnswerRepository:
         if corrects:
             self._supersede(conversation_id, question_id)
         self._session.execute(
-            insert(Answer).values(
+            _INSERT_ANSWER,
+            dict(
                 lead_id=lead_id,
                 conversation_id=conversation_id,
                 question_id=question_id,
@@ -241,7 +297,7 @@ class AnswerRepository:
                 via=via,
                 superseded=False,
                 created_at=now,
-            )
+            ),
         )
 
     def _supersede(self, conversation_id: int, question_id: str) -> None:
@@ -293,9 +349,7 @@ class EventRepository:
     def add(self, *, lead_id: int | None, type: str, payload: dict[str, Any], now: datetime) -> None:
         # A Core insert: events are append-only, no need for the ORM's bookkeeping.
         self._session.execute(
-            insert(LeadEvent).values(
-                lead_id=lead_id, type=type, payload=payload, created_at=now
-            )
+            _INSERT_EVENT, {"lead_id": lead_id, "type": type, "payload": payload, "created_at": now}
         )
 
     def for_lead(self, lead_id: int, *, types: Sequence[str] | None = None) -> list[LeadEvent]:
@@ -350,7 +404,7 @@ class OutboxRepository:
         if not payloads:
             return
         self._session.execute(
-            insert(OutboxMessage),
+            _INSERT_OUTBOX,
             [
                 {
                     "kind": kind, "destination": destination, "dedupe_key": None,
@@ -461,15 +515,9 @@ class ProcessedMessageRepository:
 
     def remember(self, channel: str, message_id: str, *, now: datetime) -> bool:
         """Record a message id; False when it was already there (a duplicate delivery)."""
-        values = {"channel": channel, "message_id": message_id, "processed_at": now}
-        if self._session.get_bind().dialect.name == "postgresql":
-            statement: Any = postgresql_insert(ProcessedMessage).values(values)
-        else:
-            statement = sqlite_insert(ProcessedMessage).values(values)
-        inserted = self._session.execute(
-            statement.on_conflict_do_nothing().returning(ProcessedMessage.message_id)
-        ).first()
-        return inserted is not None
+        statement = _REMEMBER[self._session.get_bind().dialect.name]
+        params = {"channel": channel, "message_id": message_id, "now": now}
+        return self._session.execute(statement, params).first() is not None
 
 
 class KeyValueRepository:

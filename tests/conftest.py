@@ -178,13 +178,13 @@ def seed_lead(slack_db: Any) -> Any:
             lead.score, lead.fit, lead.intent = 85, 45, 40
             lead.reasons = ["budget 50 k€: +25", "wants it now: +30", "software: +20"]
             lead.qualified_at, lead.stopped = now, stopped
-            conversation = uow.conversations.start(
+            conversation_id = uow.conversations.start(
                 lead_id=lead.id, script_id="b2b-default", script_version="1",
                 state={"status": "completed"}, now=now,
             )
             for question_id, raw, option in answers:
                 uow.answers.add(Answer(
-                    lead_id=lead.id, conversation_id=conversation.id, question_id=question_id,
+                    lead_id=lead.id, conversation_id=conversation_id, question_id=question_id,
                     raw_text=raw, option_id=option, confidence=0.9, via="text",
                     superseded=False, created_at=now,
                 ), corrects=False)
@@ -332,3 +332,66 @@ async def telegram_bot(fake_telegram: Any, tmp_path: Any, telegram_options: Any)
     stop.set()
     await asyncio.wait_for(task, timeout=15)
     container.close()
+
+
+# --- nurturing and engagement (nurture helper) ----------------------------------------
+
+
+class ControlledClock:
+    """A clock tests move by hand; pass it to `build(..., clock=clock)`. Always aware UTC."""
+
+    def __init__(self, start: Any) -> None:
+        self.now = start
+
+    def __call__(self) -> Any:
+        return self.now
+
+    def advance(self, **delta: float) -> Any:
+        from datetime import timedelta
+
+        self.now = self.now + timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> ControlledClock:
+    """A clock at Wednesday 25 Nov 2026, 09:00 UTC (09:00 in London, 10:00 in Paris)."""
+    from datetime import UTC, datetime
+
+    return ControlledClock(datetime(2026, 11, 25, 9, 0, tzinfo=UTC))
+
+
+# --- web (runtime helper) ----------------------------------------------------------------
+
+
+@pytest.fixture
+def serve_app(telegram_options: Any) -> Any:
+    """`async with serve_app(container) as url:` — `leadbot serve`'s app with its lifespan.
+
+    The real app (webhook, Slack routes, health, metrics), built by the same code as the
+    command, served by uvicorn on 127.0.0.1:<free port> in the test's event loop.
+    """
+    import asyncio
+    from contextlib import asynccontextmanager
+
+    from bot.runtime import ServeOptions, build_web_parts, serve_http
+    from bot.web.app import create_app
+
+    @asynccontextmanager
+    async def running(container: Any, *, with_jobs: bool = False) -> Any:
+        options = ServeOptions(host="127.0.0.1", telegram=telegram_options, with_jobs=with_jobs)
+        stop, port = asyncio.Event(), []
+        task = asyncio.create_task(serve_http(
+            create_app(build_web_parts(container, options)), host="127.0.0.1", port=0,
+            stop=stop, ready=port.append))
+        while not port:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        try:
+            yield f"http://127.0.0.1:{port[0]}"
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, timeout=20)
+
+    return running
