@@ -45,7 +45,8 @@ def _create_sqlite_engine(url: str) -> Engine:
     def _begin_immediate(connection: Any) -> None:
         # Take the write lock when the transaction starts: two processes handling
         # the same chat then run one after the other instead of failing on upgrade.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Straight to the driver: this runs for every transaction.
+        connection.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
 
     return engine
 
