@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.service import AfterMessageHook, EraseHook, LeadService
 from bot.settings import Settings
+from bot.slack.booking import queue_booking_update
 from bot.slack.bridge import queue_alert_erasure, queue_thread_relays
 from conversations.loader import LoadedScript, load_script
 from storage import migrate
@@ -44,7 +45,7 @@ def build(
     *,
     script_path: Path | None = None,
     clock: Callable[[], datetime] = utc_now,
-    hooks: Sequence[AfterMessageHook] = (queue_thread_relays,),
+    hooks: Sequence[AfterMessageHook] = (queue_thread_relays, queue_booking_update),
     erase_hooks: Sequence[EraseHook] = (queue_alert_erasure,),
     migrate_database: bool | None = None,
 ) -> Container:

@@ -1,4 +1,4 @@
-"""The `leadbot` command line: chat, run, script check / match / simulate, db upgrade.
+"""The `leadbot` command line: chat, run, serve, worker, script tools, db upgrade.
 
 Expected mistakes (a broken script, a bad setting, a missing token) print one
 line on stderr saying what to do, and exit non-zero — never a traceback.
@@ -123,38 +123,28 @@ def _build_or_fail(settings: Settings, script_path: Path | None) -> Any:
         fail(f"cannot open the database {settings.database_url!r} ({exc.orig}); check DATABASE_URL")
 
 
-# --- run -------------------------------------------------------------------------
+# --- run, serve, worker ------------------------------------------------------------
 
 
-@main.command()
-@click.option("--script", "script_path", type=click.Path(path_type=Path), default=None,
-              help="Script to run (default: LEADBOT_SCRIPT or the bundled one).")
-def run(script_path: Path | None) -> None:
-    """Serve prospects on Telegram (long polling) until SIGTERM / Ctrl+C."""
+def _start_logging(settings: Settings) -> None:
+    from bot.logging import configure_logging
+
+    verbose = bool(click.get_current_context().find_root().params.get("verbose"))
+    configure_logging(level="DEBUG" if verbose else settings.log_level, fmt=settings.log_format)
+
+
+def _run_process(settings: Settings, main_coroutine: Any) -> None:
+    """Run a long-lived command; turn the errors an operator can fix into one line."""
     import asyncio
 
     from telegram.error import InvalidToken, NetworkError
 
-    from bot.telegram.polling import run_polling
-
-    settings = load_settings()
-    if settings.telegram_bot_token is None:
-        fail("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its token "
-             "(or try the bot without Telegram: `leadbot chat`)")
-    container = _build_or_fail(settings, script_path)
-
-    def started(runtime: Any) -> None:
-        click.echo(f"leadbot: @{runtime.bot_username} is answering on Telegram (Ctrl+C to stop)")
+    from bot.runtime import StartupError
 
     try:
-        asyncio.run(run_polling(
-            token=settings.telegram_bot_token.get_secret_value(),
-            base_url=settings.telegram_api_base_url,
-            service=container.service,
-            uow_factory=container.uow,
-            clock=container.clock,
-            started=started,
-        ))
+        asyncio.run(main_coroutine)
+    except StartupError as exc:
+        fail(str(exc))
     except InvalidToken:
         fail("Telegram rejected TELEGRAM_BOT_TOKEN; copy the token again from @BotFather")
     except NetworkError as exc:
@@ -162,6 +152,71 @@ def run(script_path: Path | None) -> None:
              "check the network or TELEGRAM_API_BASE_URL")
     except KeyboardInterrupt:
         pass
+
+
+@main.command()
+@click.option("--script", "script_path", type=click.Path(path_type=Path), default=None,
+              help="Script to run (default: LEADBOT_SCRIPT or the bundled one).")
+def run(script_path: Path | None) -> None:
+    """Telegram long polling + Slack endpoints on PORT + background jobs, one process."""
+    from bot.runtime import run_all
+
+    settings = load_settings()
+    if settings.telegram_bot_token is None:
+        fail("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its token "
+             "(or try the bot without Telegram: `leadbot chat`)")
+    _start_logging(settings)
+    container = _build_or_fail(settings, script_path)
+
+    def started(runtime: Any) -> None:
+        click.echo(f"leadbot: @{runtime.bot_username} is answering on Telegram (Ctrl+C to stop)")
+
+    try:
+        _run_process(settings, run_all(container, port=settings.port, started=started))
+    finally:
+        container.close()
+
+
+@main.command()
+@click.option("--script", "script_path", type=click.Path(path_type=Path), default=None,
+              help="Script to run (default: LEADBOT_SCRIPT or the bundled one).")
+@click.option("--host", default="0.0.0.0", show_default=True, help="Interface to listen on.")
+@click.option("--max-connections", type=click.IntRange(1, 100), default=40, show_default=True,
+              envvar="TELEGRAM_WEBHOOK_MAX_CONNECTIONS",
+              help="Parallel webhook requests Telegram may open (setWebhook max_connections).")
+@click.option("--jobs", "with_jobs", is_flag=True,
+              help="Also run the worker's background jobs in this process.")
+def serve(script_path: Path | None, host: str, max_connections: int, with_jobs: bool) -> None:
+    """HTTP app on PORT: Telegram webhook, Slack endpoints, /api/events, /healthz, /metrics."""
+    from bot.runtime import ServeOptions, serve as serve_app
+
+    settings = load_settings()
+    _start_logging(settings)
+    container = _build_or_fail(settings, script_path)
+    options = ServeOptions(host=host, with_jobs=with_jobs, max_connections=max_connections)
+
+    def ready(port: int) -> None:
+        log.info("serving on %s:%s", host, port)
+
+    try:
+        _run_process(settings, serve_app(container, port=settings.port, options=options,
+                                         ready=ready))
+    finally:
+        container.close()
+
+
+@main.command()
+@click.option("--script", "script_path", type=click.Path(path_type=Path), default=None,
+              help="Script to run (default: LEADBOT_SCRIPT or the bundled one).")
+def worker(script_path: Path | None) -> None:
+    """Background jobs: Slack alerts, Telegram replies, reminders; run as many as you like."""
+    from bot.runtime import work
+
+    settings = load_settings()
+    _start_logging(settings)
+    container = _build_or_fail(settings, script_path)
+    try:
+        _run_process(settings, work(container))
     finally:
         container.close()
 

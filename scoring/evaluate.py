@@ -72,7 +72,8 @@ def explain(contributions: Sequence[Contribution]) -> tuple[str, ...]:
         if contribution.points.intent:
             parts.append(f"{contribution.points.intent:+d} intent")
         if parts:
-            reasons.append(f"{contribution.source} {contribution.label}: {', '.join(parts)}")
+            said = f"{contribution.source} {contribution.label}".rstrip()
+            reasons.append(f"{said}: {', '.join(parts)}")
     return tuple(reasons)
 
 
@@ -140,7 +141,8 @@ def contributions_from_engagement(
             factor = 0.5 ** ((now - hit.at) / config.half_life)
         points = Points(fit=round(action.points.fit * factor),
                         intent=round(action.points.intent * factor))
-        label = action.label.get(lang, script.lang) if action.label else action.id
+        # Outside signals have no button label: the action id alone says it.
+        label = action.label.get(lang, script.lang) if action.label else ""
         found.append(Contribution(action.id, label, points))
     return found
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql as postgresql_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import IntegrityError
@@ -28,12 +28,12 @@ from storage.records import LeadRecord
 
 # The per-message statements are Core statements on the tables, built once: the ORM's
 # bookkeeping costs more than the SQL itself on this path (see benchmarks/).
-_LEADS = Lead.__table__
-_CONVERSATIONS = Conversation.__table__
-_ANSWERS = Answer.__table__
-_EVENTS = LeadEvent.__table__
-_OUTBOX = OutboxMessage.__table__
-_PROCESSED = ProcessedMessage.__table__
+_LEADS = cast(Table, Lead.__table__)
+_CONVERSATIONS = cast(Table, Conversation.__table__)
+_ANSWERS = cast(Table, Answer.__table__)
+_EVENTS = cast(Table, LeadEvent.__table__)
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+_PROCESSED = cast(Table, ProcessedMessage.__table__)
 _ACTIVE_STATE = (
     select(_CONVERSATIONS.c.id, _CONVERSATIONS.c.state)
     .where(_CONVERSATIONS.c.lead_id == bindparam("lead_id"), _CONVERSATIONS.c.active.is_(True))

@@ -76,6 +76,7 @@ class AlertCard:
     disqualified_reason: str | None = None
     disqualified_by: str | None = None
     rep_id: str | None = None  # the rep mentioned by the route's rotation
+    meeting_booked_at: datetime | None = None  # a booking confirmation came in (/api/events)
 
     @property
     def display_name(self) -> str:
@@ -114,6 +115,12 @@ def format_duration(start: datetime | None, end: datetime | None) -> str | None:
     if hours < 48:
         return f"{hours} h {minutes:02d} min"
     return f"{hours // 24} days"
+
+
+def slack_date(moment: datetime) -> str:
+    """A date Slack shows in each reader's own time zone (UTC text for old clients)."""
+    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
 
 
 def reason_label(code: str | None) -> str:
@@ -158,6 +165,8 @@ def _fields(card: AlertCard) -> list[Block]:
     took = format_duration(card.first_message_at, card.qualified_at)
     if took:
         fields.append(("Qualified in", took))
+    if card.meeting_booked_at is not None:
+        fields.append(("Meeting", f"📅 Booked {slack_date(card.meeting_booked_at)}"))
     return [
         {"type": "mrkdwn", "text": clip(f"*{title}*\n{value}", FIELD_MAX)}
         for title, value in fields[:FIELDS_MAX]
@@ -254,6 +263,8 @@ def alert_fallback_text(card: AlertCard) -> str:
     """The notification text (also what screen readers and old clients show)."""
     company = f" ({card.company})" if card.company else ""
     text = f"Qualified lead: {card.display_name}{company} — score {card.score}, {card.temperature}"
+    if card.meeting_booked_at is not None:
+        text += " — meeting booked"
     if card.is_disqualified:
         text += f" — disqualified: {reason_label(card.disqualified_reason)}"
     elif card.owner_name or card.owner_id:
@@ -278,6 +289,8 @@ def render_alert_text(card: AlertCard) -> str:
     took = format_duration(card.first_message_at, card.qualified_at)
     if took:
         lines.append(f"│ Qualified in: {took}")
+    if card.meeting_booked_at is not None:
+        lines.append(f"│ Meeting: booked {card.meeting_booked_at:%Y-%m-%d %H:%M} UTC")
     for answer in card.answers:
         matched = f"{answer.matched} — " if answer.matched else ""
         lines.append(f"│ {answer.question}: {matched}“{answer.words}”")

@@ -21,6 +21,11 @@ EVENT_DISQUALIFIED = "lead_disqualified"
 EVENT_ALERT_POSTED = "slack_alert_posted"
 EVENT_SALES_REPLY = "sales_reply"
 EVENT_MESSAGE_AFTER_FLOW = "message_after_flow"
+# Written by the service for every engagement action; payload {"action", "via"}.
+EVENT_ENGAGEMENT = "engagement_recorded"
+# The engagement action a calendar (Cal.com, Calendly…) reports on /api/events once
+# the prospect booked: the convention the README documents.
+BOOKING_ACTION = "meeting_booked"
 
 
 def question_label(question_id: str) -> str:
@@ -69,7 +74,7 @@ def _answer_lines(answers: list[Answer], script: Script | None) -> tuple[AnswerL
 def card_from_rows(
     lead: Lead, answers: list[Answer], script: Script | None, *,
     rep_id: str | None = None, disqualified_by: str | None = None,
-    first_message_at: datetime | None = None,
+    first_message_at: datetime | None = None, meeting_booked_at: datetime | None = None,
 ) -> AlertCard:
     return AlertCard(
         lead_id=lead.id,
@@ -95,6 +100,7 @@ def card_from_rows(
         disqualified_reason=lead.disqualified_reason,
         disqualified_by=disqualified_by,
         rep_id=rep_id,
+        meeting_booked_at=meeting_booked_at,
     )
 
 
@@ -111,8 +117,16 @@ def load_alert_card(
         break
     return card_from_rows(
         lead, uow.answers.current_for(lead_id), script, rep_id=rep_id,
-        disqualified_by=disqualified_by,
+        disqualified_by=disqualified_by, meeting_booked_at=meeting_booked_at(uow, lead_id),
     )
+
+
+def meeting_booked_at(uow: UnitOfWork, lead_id: int) -> datetime | None:
+    """When the lead's first booking confirmation was recorded, if any."""
+    for event in uow.events.for_lead(lead_id, types=[EVENT_ENGAGEMENT]):
+        if event.payload.get("action") == BOOKING_ACTION:
+            return event.created_at
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Delivering Slack outbox rows (alerts and thread messages): at most once, in order, through outages.
+"""Delivering Slack outbox rows (alerts, their updates, thread messages): at most once, in order, through outages.
 
 The loop claims due rows with a lease (`OutboxRepository.claim_due`: only each
 destination's oldest pending row, so a channel's alerts go out in order), posts them
@@ -42,6 +42,7 @@ from bot.slack.threads import (
     ERASE_KIND,
     METADATA_EVENT_TYPE,
     THREAD_KIND,
+    UPDATE_KIND,
     remember_alert_thread,
 )
 from conversations.dsl import Script
@@ -50,7 +51,7 @@ from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-KINDS = (ALERT_KIND, THREAD_KIND, ERASE_KIND)
+KINDS = (ALERT_KIND, THREAD_KIND, ERASE_KIND, UPDATE_KIND)
 ERASED_TEXT = "🗑 Lead erased at the prospect's request (/forget)."
 DEFAULT_DESTINATION = "slack:default"
 # Slack rejects the message itself: retrying the same request cannot succeed.
@@ -225,6 +226,8 @@ class SlackDelivery:
                 await self._deliver_alert(message)
             elif message.kind == ERASE_KIND:
                 await self._erase_alert(message)
+            elif message.kind == UPDATE_KIND:
+                await self._update_alert(message)
             else:
                 await self._deliver_thread_message(message)
         except SlackApiError as exc:
@@ -320,6 +323,33 @@ class SlackDelivery:
         await asyncio.to_thread(
             self._record_delivered, message, str(response["channel"]), str(response["ts"])
         )
+
+    async def _update_alert(self, message: DueMessage) -> None:
+        """Re-render a posted alert from the lead as it now is (chat.update is idempotent)."""
+        assert self._client is not None
+        alert_id = message.payload.get("alert_outbox_id")
+        alert = await asyncio.to_thread(self._alert_result, alert_id) if isinstance(alert_id, int) else None
+        if alert is None or alert[0] in ("failed", "cancelled"):
+            await asyncio.to_thread(self._record_failed, message, "no alert to update")
+            return
+        status, result = alert
+        if status != "delivered":
+            raise RetryLater("the alert is not posted yet", delay=self._policy.poll_interval)
+        content = await asyncio.to_thread(self._load_card_payload, message)
+        if content is None:
+            await asyncio.to_thread(self._record_failed, message, "lead erased before delivery")
+            return
+        channel, ts = str(result["channel"]), str(result["ts"])
+        blocks, text = content
+        try:
+            await self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            if exc.response.status_code != 200 or exc.response.get("error") != "message_not_found":
+                raise
+            # A rep deleted the alert: there is nothing left to update.
+            await asyncio.to_thread(self._record_failed, message, "slack: message_not_found")
+            return
+        await asyncio.to_thread(self._record_delivered, message, channel, ts)
 
     async def _erase_alert(self, message: DueMessage) -> None:
         """Blank the alert and delete what we posted in its thread (idempotent, so retries are safe)."""

@@ -16,6 +16,7 @@ from storage.unit_of_work import UnitOfWork
 ALERT_KIND = "slack_alert"
 THREAD_KIND = "slack_thread"
 ERASE_KIND = "slack_erase"
+UPDATE_KIND = "slack_alert_update"  # re-render a posted alert (e.g. a meeting was booked)
 # Marks our own messages so delivery can find one posted before a crash.
 METADATA_EVENT_TYPE = "leadbot_outbox"
 
