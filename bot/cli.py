@@ -308,18 +308,14 @@ def _understand(
     loaded: LoadedScript, question_id: str, text: str, lang: str
 ) -> tuple[str | None, float | str | None, float]:
     """(option, value, confidence) for one typed answer, whatever the question type."""
-    from conversations.contact import parse_email, parse_phone
-    from conversations.dsl import EmailQuestion, PhoneQuestion, TextQuestion
-    from conversations.engine import clean_text
+    from conversations.dsl import TextQuestion
+    from conversations.engine import CONTACT_PARSERS, clean_text
     from conversations.matching import match_answer
 
     question = loaded.script.question(question_id)
-    if isinstance(question, EmailQuestion):
-        email = parse_email(text)
-        return None, email, 1.0 if email else 0.0
-    if isinstance(question, PhoneQuestion):
-        phone = parse_phone(text)
-        return None, phone, 1.0 if phone else 0.0
+    if type(question) in CONTACT_PARSERS:
+        value = CONTACT_PARSERS[type(question)][0](text)
+        return None, value, 1.0 if value else 0.0
     if isinstance(question, TextQuestion):
         cleaned = clean_text(text)
         return None, cleaned or None, 1.0 if cleaned else 0.0

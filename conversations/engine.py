@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -53,6 +54,11 @@ from scoring import Score, evaluate
 END = "end"
 MAX_INPUT_CHARS = 2000  # longer messages are cut before matching and storage
 MAX_SUGGESTIONS = 3
+# How a typed email or phone number is read, and what to say when it can't be.
+CONTACT_PARSERS: dict[type, tuple[Callable[[str], str | None], str]] = {
+    EmailQuestion: (parse_email, "reask_email"),
+    PhoneQuestion: (parse_phone, "reask_phone"),
+}
 _SOURCE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
 
@@ -323,18 +329,13 @@ def _answer_text(turn: _Turn, raw: str) -> None:
             _ask(turn, question, prefix=turn.text("reask_text", max=question.max_length))
             return
         _record(turn, question, AnswerState(raw_text=text, value=text))
-    elif isinstance(question, EmailQuestion):
-        email = parse_email(text)
-        if email is None:
-            _not_understood(turn, question, text, prefix=turn.text("reask_email"))
+    elif isinstance(question, (EmailQuestion, PhoneQuestion)):
+        parse, reask = CONTACT_PARSERS[type(question)]
+        value = parse(text)
+        if value is None:
+            _not_understood(turn, question, text, prefix=turn.text(reask))
         else:
-            _record(turn, question, AnswerState(raw_text=text, value=email))
-    elif isinstance(question, PhoneQuestion):
-        phone = parse_phone(text)
-        if phone is None:
-            _not_understood(turn, question, text, prefix=turn.text("reask_phone"))
-        else:
-            _record(turn, question, AnswerState(raw_text=text, value=phone))
+            _record(turn, question, AnswerState(raw_text=text, value=value))
     else:
         _match_option(turn, question, text)
 
