@@ -59,6 +59,7 @@ CONTACT_PARSERS: dict[type, tuple[Callable[[str], str | None], str]] = {
     EmailQuestion: (parse_email, "reask_email"),
     PhoneQuestion: (parse_phone, "reask_phone"),
 }
+BOOKED_ACTION = "meeting_booked"  # the documented signal a calendar sends to /api/events
 _SOURCE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
 
@@ -519,8 +520,13 @@ def _closing_message(turn: _Turn) -> None:
     stage = turn.state.stage
     key = {"sql": "qualified", "disqualified": "disqualified"}.get(stage, "done")
     turn.say(turn.text(key))
+    if stage == "sql":
+        _offer_booking(turn)
+
+
+def _offer_booking(turn: _Turn) -> None:
     booking = turn.script.booking
-    if stage == "sql" and booking is not None:
+    if booking is not None:
         turn.say(booking.text.get(turn.state.lang, turn.script.lang) + "\n" + booking_link(
             turn.script, booking.url, turn.state))
 
@@ -552,7 +558,13 @@ def _engagement(turn: _Turn, action_id: str, *, via: Literal["button", "signal"]
         reply = action.reply.get(turn.state.lang, turn.script.lang) if action.reply else None
         if reply or action.url:
             turn.say("\n".join(x for x in (reply, action.url) if x))
+    before = turn.state.stage
     _rescore(turn)
+    if turn.state.stage == "sql" != before and turn.state.status == "completed":
+        # Qualified after the chat: the closing message is long gone, so offer the
+        # meeting now — unless the signal is the meeting itself being booked.
+        if action.id != BOOKED_ACTION:
+            _offer_booking(turn)
 
 
 def _nudge(turn: _Turn) -> None:

@@ -155,7 +155,10 @@ def _data_path(loc: tuple[str | int, ...], data: Any) -> PathKey:
     path: list[str | int] = []
     current = data
     for part in loc:
-        if isinstance(current, dict) and part in current or isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+        if isinstance(current, dict) and part in current:
+            path.append(part)
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
             path.append(part)
             current = current[part]
         elif isinstance(current, dict) and part in ("root", "not_"):

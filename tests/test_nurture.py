@@ -128,7 +128,18 @@ def test_signals_can_take_a_lead_to_sql() -> None:
     t._send(Inbound(kind="engagement", text="webinar_registration"))
     assert t.state.stage == "mql" and t.replies == []  # silent: nothing sent to the prospect
     t._send(Inbound(kind="engagement", text="meeting_booked"))
+    assert t.state.stage == "sql" and t.replies == []  # booked already: no booking offer
+
+
+def test_a_lead_qualified_by_signals_after_the_chat_is_offered_the_booking_link() -> None:
+    t = Transcript()
+    t.say("/start")
+    for text in ["hospital", "45", "15k", "in 6 months", "Bob", "Clinic", "bob@clinic.org", "no"]:
+        t.say(text)
+    for action in ("webinar_registration", "content_download", "content_download"):
+        t._send(Inbound(kind="engagement", text=action))
     assert t.state.stage == "sql"
+    assert "https://cal.com/your-team/demo?name=Bob&email=bob%40clinic.org" in t.text
 
 
 def test_sql_lead_gets_the_booking_link_prefilled() -> None:

@@ -27,7 +27,7 @@ from bot.slack.threads import (
     alert_row_id,
     lead_for_thread,
 )
-from storage.models import Lead
+from storage.records import LeadRecord
 from storage.unit_of_work import UnitOfWork
 
 MESSAGE_AFTER_FLOW = "message_after_flow"
@@ -48,7 +48,9 @@ def _event_text(event: Any) -> str:
     return str(value or "")
 
 
-def queue_thread_relays(uow: UnitOfWork, lead: Lead, events: Iterable[Any], now: datetime) -> None:
+def queue_thread_relays(
+    uow: UnitOfWork, lead: LeadRecord, events: Iterable[Any], now: datetime
+) -> None:
     """The `after_message` hook: queue each message-after-flow into the lead's alert thread.
 
     Leads without an alert (never qualified) have no thread: their messages stay in the
@@ -70,7 +72,7 @@ def queue_thread_relays(uow: UnitOfWork, lead: Lead, events: Iterable[Any], now:
         )
 
 
-def queue_alert_erasure(uow: UnitOfWork, lead: Lead, now: datetime) -> bool:
+def queue_alert_erasure(uow: UnitOfWork, lead: LeadRecord, now: datetime) -> bool:
     """Call before deleting a lead (/forget): its alert and our thread messages get scrubbed.
 
     The row carries no lead id (the lead's rows are about to be deleted, cascade

@@ -1,0 +1,1 @@
+"""The HTTP API for systems outside the chat: `POST /api/events` records engagement signals."""
