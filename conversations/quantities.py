@@ -461,7 +461,8 @@ def _pick(exprs: Sequence[_Expr], preferred: Sequence[_Expr]) -> Quantity | None
 _ALONE_RE: Final = re.compile(r"\b(?:" + _any(
     "just me", "only me", "me alone", "myself", "by myself", "on my own", "solo", "one man band",
     "moi seul", "moi seule", "juste moi", "seulement moi", "moi tout seul", "moi toute seule",
-    "je suis seul", "je suis seule", "tout seul", "toute seule") + r")\b")
+    "je suis seul", "je suis seule", "tout seul", "toute seule", "seul", "seule", "alone",
+    "just myself", "one person company") + r")\b")
 _YEAR_CONTEXT: Final = frozenset(_words(
     "in en since depuis founded created fondee creee est established"))
 
