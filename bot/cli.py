@@ -188,7 +188,8 @@ def run(script_path: Path | None) -> None:
               help="Also run the worker's background jobs in this process.")
 def serve(script_path: Path | None, host: str, max_connections: int, with_jobs: bool) -> None:
     """HTTP app on PORT: Telegram webhook, Slack endpoints, /api/events, /healthz, /metrics."""
-    from bot.runtime import ServeOptions, serve as serve_app
+    from bot.runtime import ServeOptions
+    from bot.runtime import serve as serve_app
 
     settings = load_settings()
     _start_logging(settings)

@@ -1,0 +1,227 @@
+"""Process runners for `leadbot serve`, `leadbot worker` and `leadbot run`.
+
+Each runner takes a built `Container`, starts its parts, waits for SIGTERM / SIGINT
+(or a `stop` event, for tests), and shuts down gracefully: the web server stops
+accepting connections and lets in-flight requests commit; background jobs stop
+claiming and let in-flight deliveries finish; the Telegram runtime lets queued
+sends in flight finish. Whatever is left is leased in the database and picked up
+by the next process. The runners own the signals, so uvicorn's own handlers are
+switched off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable, Generator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import uvicorn
+from starlette.applications import Starlette
+
+from bot.bootstrap import Container
+from bot.jobs import BackgroundJobs, JobOptions
+from bot.slack.delivery import DeliveryPolicy as SlackPolicy
+from bot.slack.runtime import SlackRuntime, build_slack_runtime
+from bot.telegram.application import TelegramOptions, TelegramRuntime
+from bot.telegram.polling import ALLOWED_UPDATES, run_polling
+from bot.web.app import WebhookRegistration, WebParts, create_app
+
+log = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """A configuration problem the operator can fix; the message says how."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServeOptions:
+    host: str = "0.0.0.0"
+    with_jobs: bool = False  # also run the worker's jobs in this process (single-dyno setups)
+    max_connections: int = 40  # Telegram's parallel webhook requests (setWebhook, 1–100)
+    graceful_seconds: float = 10.0
+    telegram: TelegramOptions | None = None
+    jobs: JobOptions | None = None
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its signal handlers: the runner decides when to stop."""
+
+    @contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+@contextmanager
+def stop_on_signals(stop: asyncio.Event) -> Generator[None, None, None]:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        yield
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
+def _telegram(container: Container, options: TelegramOptions | None) -> TelegramRuntime | None:
+    token = container.settings.telegram_bot_token
+    if token is None:
+        return None
+    return TelegramRuntime(
+        token=token.get_secret_value(), base_url=container.settings.telegram_api_base_url,
+        service=container.service, uow_factory=container.uow, clock=container.clock,
+        options=options,
+    )
+
+
+def _slack(container: Container, policy: SlackPolicy | None = None) -> SlackRuntime:
+    return build_slack_runtime(
+        container.settings, session_factory=container.session_factory,
+        script_provider=lambda: container.script.script, clock=container.clock, policy=policy,
+    )
+
+
+def build_web_parts(container: Container, options: ServeOptions) -> WebParts:
+    """Everything `leadbot serve` mounts, checked for a usable configuration."""
+    settings = container.settings
+    telegram = _telegram(container, options.telegram)
+    secret = settings.telegram_webhook_secret.get_secret_value() \
+        if settings.telegram_webhook_secret else None
+    if telegram is not None and not secret:
+        raise StartupError("TELEGRAM_WEBHOOK_SECRET is not set: without it anyone could post "
+                           "updates to /telegram/webhook; set it to a random string (A-Z a-z 0-9 _ -)")
+    if settings.telegram_webhook_url and telegram is None:
+        raise StartupError("TELEGRAM_WEBHOOK_URL is set but TELEGRAM_BOT_TOKEN is not; "
+                           "export the bot token from @BotFather")
+    register = None
+    if telegram is not None and settings.telegram_webhook_url and secret:
+        register = WebhookRegistration(url=settings.telegram_webhook_url, secret=secret,
+                                       allowed_updates=ALLOWED_UPDATES,
+                                       max_connections=options.max_connections)
+    slack = _slack(container)
+    background = None
+    if options.with_jobs:
+        background = BackgroundJobs(service=container.service, slack=slack.delivery,
+                                    telegram=telegram.delivery if telegram else None,
+                                    options=options.jobs)
+    return WebParts(container=container, telegram=telegram, webhook_secret=secret,
+                    register=register, slack_routes=slack.routes, background=background)
+
+
+async def serve_http(
+    app: Starlette, *, host: str, port: int, stop: asyncio.Event,
+    graceful_seconds: float = 10.0, ready: Callable[[int], None] | None = None,
+) -> None:
+    """Serve `app` until `stop` is set; in-flight requests get `graceful_seconds` to finish."""
+    config = uvicorn.Config(
+        app, host=host, port=port, lifespan="on", log_config=None, access_log=False,
+        timeout_graceful_shutdown=int(graceful_seconds), server_header=False,
+    )
+    server = _Server(config)
+    task = asyncio.create_task(server.serve(), name="http")
+    waiter = asyncio.create_task(stop.wait())
+    while not server.started and not task.done():
+        await asyncio.sleep(0.02)
+    if server.started and ready is not None:
+        ready(server.servers[0].sockets[0].getsockname()[1])
+    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    server.should_exit = True
+    waiter.cancel()
+    await task
+    if not server.started:
+        raise StartupError("the web app failed to start (see the log above)")
+
+
+async def serve(
+    container: Container, *, port: int, options: ServeOptions | None = None,
+    stop: asyncio.Event | None = None, ready: Callable[[int], None] | None = None,
+) -> None:
+    """`leadbot serve`: the HTTP app until SIGTERM."""
+    options = options or ServeOptions()
+    parts = build_web_parts(container, options)
+    stop = stop or asyncio.Event()
+    with stop_on_signals(stop):
+        try:
+            await serve_http(create_app(parts), host=options.host, port=port, stop=stop,
+                             graceful_seconds=options.graceful_seconds, ready=ready)
+        except StartupError:
+            if parts.startup_error is not None:  # e.g. InvalidToken: the CLI explains it
+                raise parts.startup_error from None
+            raise
+
+
+async def work(
+    container: Container, *, stop: asyncio.Event | None = None,
+    telegram_options: TelegramOptions | None = None, job_options: JobOptions | None = None,
+    slack_policy: SlackPolicy | None = None, ready: Callable[[], None] | None = None,
+) -> None:
+    """`leadbot worker`: Slack delivery, Telegram reply delivery and nudges until SIGTERM."""
+    stop = stop or asyncio.Event()
+    telegram = _telegram(container, telegram_options)
+    if telegram is None:
+        log.warning("TELEGRAM_BOT_TOKEN is not set: Telegram replies and nudges stay queued")
+    jobs = BackgroundJobs(service=container.service, slack=_slack(container, slack_policy).delivery,
+                          telegram=telegram.delivery if telegram else None, options=job_options)
+    with stop_on_signals(stop):
+        if telegram is not None:
+            # Only the sending side of PTB: connect (getMe) and run the reply deliverer;
+            # updates reach the web processes, not the worker.
+            await telegram.application.initialize()
+            telegram.delivery.start()
+        jobs.start()
+        log.info("worker started")
+        if ready is not None:
+            ready()
+        try:
+            await stop.wait()
+        finally:
+            log.info("worker stopping")
+            await jobs.stop()
+            if telegram is not None:
+                await telegram.stop()
+
+
+async def run_all(
+    container: Container, *, port: int, stop: asyncio.Event | None = None,
+    telegram_options: TelegramOptions | None = None, job_options: JobOptions | None = None,
+    started: Callable[[TelegramRuntime], None] | None = None,
+) -> None:
+    """`leadbot run`: long polling + Slack endpoints on `port` + background jobs, one process."""
+    settings = container.settings
+    token = settings.telegram_bot_token
+    if token is None:
+        raise StartupError("TELEGRAM_BOT_TOKEN is not set")
+    stop = stop or asyncio.Event()
+    slack = _slack(container)
+    jobs = BackgroundJobs(service=container.service, slack=slack.delivery, options=job_options)
+
+    def on_started(runtime: TelegramRuntime) -> None:
+        jobs.telegram = runtime.delivery  # so nudges' replies go out at once
+        if started is not None:
+            started(runtime)
+
+    with stop_on_signals(stop):
+        polling = asyncio.create_task(run_polling(
+            token=token.get_secret_value(), base_url=settings.telegram_api_base_url,
+            service=container.service, uow_factory=container.uow, clock=container.clock,
+            options=telegram_options, handle_signals=False, started=on_started, stop_event=stop,
+        ), name="polling")
+        http: asyncio.Task[None] | None = None
+        if settings.slack_signing_secret is not None and slack.routes:
+            parts = WebParts(container=container, slack_routes=slack.routes, manage_telegram=False)
+            http = asyncio.create_task(serve_http(create_app(parts), host="0.0.0.0", port=port,
+                                                  stop=stop), name="http")
+        jobs.start()
+        tasks = [polling] + ([http] if http else [])
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.set()
+            await jobs.stop()
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+    for result in results:  # InvalidToken / NetworkError / StartupError: the CLI explains
+        if isinstance(result, BaseException):
+            raise result

@@ -1,0 +1,1 @@
+"""The HTTP side of Leadbot: the Starlette app of `leadbot serve` and its routes."""

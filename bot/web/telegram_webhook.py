@@ -1,0 +1,107 @@
+"""`POST /telegram/webhook`: authenticate, bound, parse, hand to the Telegram runtime, answer.
+
+Telegram sends one JSON `Update` per request with the secret given to setWebhook in
+`X-Telegram-Bot-Api-Secret-Token`. The route answers 200 only once the service has
+committed the update (answer, state, queued replies): a 200 tells Telegram to
+forget the update, so it must never come before the commit. Anything that did not
+commit gets a 503, Telegram delivers the update again (possibly to another
+process), and the service ignores an update_id it has already committed — so a
+retry is harmless. Requests without the right secret are refused with 403 before
+the body is read: nothing is parsed, nothing is written.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import time
+from typing import Any
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from telegram import Update
+
+from bot.telegram.application import TelegramRuntime
+from bot.web.metrics import UpdateMetrics
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "x-telegram-bot-api-secret-token"
+# Telegram updates are a few KB; anything near this is not from Telegram.
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def secret_matches(given: str | None, expected: str) -> bool:
+    """Constant-time comparison, on bytes so non-ASCII input cannot raise."""
+    if given is None:
+        return False
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8"))
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The body, refusing more than `limit` bytes whether or not Content-Length says so."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def webhook_route(
+    *, runtime: TelegramRuntime, secret: str, metrics: UpdateMetrics,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> Route:
+    async def endpoint(request: Request) -> Response:
+        started = time.perf_counter()
+        if not secret_matches(request.headers.get(SECRET_HEADER), secret):
+            metrics.observe("rejected")
+            return JSONResponse({"error": "forbidden"}, status_code=403)
+        try:
+            body = await read_limited(request, max_body_bytes)
+        except _TooLarge:
+            metrics.observe("rejected")
+            return JSONResponse({"error": "body too large"}, status_code=413)
+        except ClientDisconnect:
+            return Response(status_code=400)
+        update = _parse(body, runtime)
+        if update is None:
+            metrics.observe("rejected")
+            return JSONResponse({"error": "expected a JSON Telegram Update"}, status_code=400)
+        failed = await runtime.process_updates([update])
+        seconds = time.perf_counter() - started
+        if failed:
+            metrics.observe("failed", seconds)
+            log.warning("update %s not committed; asking Telegram to retry", update.update_id)
+            return JSONResponse({"error": "retry later"}, status_code=503)
+        metrics.observe("ok", seconds)
+        return Response(status_code=200)
+
+    return Route(WEBHOOK_PATH, endpoint, methods=["POST"])
+
+
+def _parse(body: bytes, runtime: TelegramRuntime) -> Update | None:
+    try:
+        data: Any = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        return None
+    try:
+        # The bot is passed so that PTB shortcuts (reply_text, get_bot) work on the objects.
+        return Update.de_json(data, runtime.application.bot)
+    except Exception:  # a structure PTB cannot build: not a genuine Update
+        log.info("webhook body is not a Telegram Update", exc_info=log.isEnabledFor(logging.DEBUG))
+        return None
