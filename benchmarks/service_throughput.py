@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.bootstrap import build  # noqa: E402
+from bot.bootstrap import build, freeze_startup_heap  # noqa: E402
 from bot.service import ConversationKey, Profile  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from conversations.exchange import Inbound  # noqa: E402
@@ -48,6 +48,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         url = args.database_url or f"sqlite:///{folder}/bench.db"
         container = build(Settings(database_url=url))
+        freeze_startup_heap()  # as the leadbot commands do after start-up
         rng = random.Random(7)
         conversations = [
             (str(1000 + i), ["/start bench", *rng.choice(ANSWER_SETS)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +23,16 @@ from storage.unit_of_work import UnitOfWork
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def freeze_startup_heap() -> None:
+    """Move everything built at start-up (modules, script, engine) out of the GC's sight.
+
+    Those objects live as long as the process; without this every full collection
+    walks them again, which shows up as latency on the message path (~6 % here).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 @dataclass

@@ -111,14 +111,16 @@ def chat(script_path: Path | None, lang: str | None, chat_id: str | None) -> Non
 
 
 def _build_or_fail(settings: Settings, script_path: Path | None) -> Any:
-    from bot.bootstrap import build
+    from bot.bootstrap import build, freeze_startup_heap
 
     if script_path is not None:
         load_or_fail(script_path)
     else:
         load_or_fail(settings.leadbot_script)
     try:
-        return build(settings, script_path=script_path)
+        container = build(settings, script_path=script_path)
+        freeze_startup_heap()
+        return container
     except OperationalError as exc:
         fail(f"cannot open the database {settings.database_url!r} ({exc.orig}); check DATABASE_URL")
 

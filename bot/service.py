@@ -129,9 +129,8 @@ class LeadService:
                 key.channel, message_id, now=now
             ):
                 return Handled(lead_id=None, replies=(), events=(), duplicate=True)
-            lead = uow.leads.load_for_message(key.channel, key.chat_id, now=now)
+            lead, active = uow.leads.load_chat(key.channel, key.chat_id, now=now)
             _update_profile(lead, profile)
-            active = uow.conversations.active_state(lead.id)
             state = self._load_state(active[1] if active else None, lead, profile)
             result = step(script, state, inbound, now)
             conversation_id = active[0] if active else None

@@ -39,6 +39,9 @@ def _create_sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Checkpoint every ~40 MB of WAL instead of ~4 MB: the checkpoint's fsync is the
+        # one multi-millisecond pause on the message path, so make it ten times rarer.
+        cursor.execute("PRAGMA wal_autocheckpoint=10000")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -46,7 +46,8 @@ class LeadRecord:
 
     @classmethod
     def from_row(cls, row: Any) -> LeadRecord:
-        values = dict(row._mapping)
+        mapping = row._mapping
+        values = {name: mapping[name] for name in COLUMNS}
         record = cls(**values)
         record._loaded = {**values, "reasons": list(values["reasons"] or [])}
         return record

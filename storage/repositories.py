@@ -49,6 +49,23 @@ _LOAD_LEAD = select(_LEADS).where(
     _LEADS.c.channel == bindparam("channel"), _LEADS.c.chat_id == bindparam("chat_id")
 )
 _LOAD_LEAD_LOCKED = _LOAD_LEAD.with_for_update()
+# SQLite (one writer already): the lead and its active conversation in one query.
+_LOAD_CHAT = (
+    select(
+        *_LEADS.c,
+        _CONVERSATIONS.c.id.label("conversation_id"),
+        _CONVERSATIONS.c.state.label("conversation_state"),
+    )
+    .select_from(
+        _LEADS.outerjoin(
+            _CONVERSATIONS,
+            (_CONVERSATIONS.c.lead_id == _LEADS.c.id) & _CONVERSATIONS.c.active.is_(True),
+        )
+    )
+    .where(_LEADS.c.channel == bindparam("channel"), _LEADS.c.chat_id == bindparam("chat_id"))
+    .order_by(_CONVERSATIONS.c.id.desc())
+    .limit(1)
+)
 # The columns a message can change; owner and disqualification belong to sales actions
 # and are never written from here (a rep's claim is not overwritten by a chat message).
 SERVICE_COLUMNS = (
@@ -97,6 +114,25 @@ class LeadRepository:
         if lock and self._for_update():
             query = query.with_for_update()
         return self._session.scalars(query).first()
+
+    def load_chat(
+        self, channel: str, chat_id: str, *, now: datetime
+    ) -> tuple[LeadRecord, tuple[int, dict[str, Any]] | None]:
+        """The chat's lead (created when new) and its active conversation's (id, state).
+
+        On PostgreSQL the lead row is locked first and the conversation read after:
+        under READ COMMITTED a row joined in the locking statement would come from the
+        snapshot taken before the wait, missing what the other process just wrote.
+        """
+        if self._for_update():
+            lead = self.load_for_message(channel, chat_id, now=now)
+            return lead, ConversationRepository(self._session).active_state(lead.id)
+        params = {"channel": channel, "chat_id": chat_id}
+        row = self._session.execute(_LOAD_CHAT, params).first()
+        if row is None:
+            return self.load_for_message(channel, chat_id, now=now), None
+        active = row.conversation_id
+        return LeadRecord.from_row(row), (active, row.conversation_state) if active else None
 
     def load_for_message(self, channel: str, chat_id: str, *, now: datetime) -> LeadRecord:
         """The chat's lead as a record, row-locked on PostgreSQL, created when new."""
