@@ -14,11 +14,19 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
+from benchmarks.rawhttp import RawHttpError
+
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+class PostClient(Protocol):
+    """httpx.AsyncClient, or the benchmark's leaner RawHttpClient."""
+
+    async def post(self, url: str, *, json: Any, headers: dict[str, str]) -> Any: ...
 
 # Answer sets of the bundled script; the first two reach SQL (one Slack alert each).
 HOT = ["/start spring-campaign", "we sell accounting software", "about 120", "50k", "asap",
@@ -80,7 +88,7 @@ class TrafficStats:
 
 
 async def deliver(
-    client: httpx.AsyncClient, urls: Sequence[str], update: dict[str, Any], *, secret: str,
+    client: PostClient, urls: Sequence[str], update: dict[str, Any], *, secret: str,
     stats: TrafficStats, rng: random.Random, give_up_after: float = 90.0,
     pace: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
@@ -98,7 +106,7 @@ async def deliver(
         try:
             response = await client.post(url, json=update, headers={SECRET_HEADER: secret})
             status = response.status_code
-        except httpx.HTTPError:
+        except (httpx.HTTPError, RawHttpError):
             status = 0  # refused / reset: a killed process
         stats.statuses[status] = stats.statuses.get(status, 0) + 1
         if 200 <= status < 300:
@@ -112,7 +120,7 @@ async def deliver(
 
 
 async def play(
-    client: httpx.AsyncClient, urls: Callable[[], Sequence[str]], prospect: Prospect, *,
+    client: PostClient, urls: Callable[[], Sequence[str]], prospect: Prospect, *,
     secret: str, stats: TrafficStats, rng: random.Random, duplicate_rate: float = 0.0,
     think: tuple[float, float] = (0.0, 0.0), racing_rate: float = 0.0,
     pace: Callable[[], Awaitable[None]] | None = None,

@@ -163,7 +163,11 @@ class OutboxMessage(Base):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "kind", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "kind", "next_attempt_at"),
+        # claim_due's "oldest pending row of each destination", read from the index alone
+        Index("ix_outbox_heads", "kind", "status", "destination", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))

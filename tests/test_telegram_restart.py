@@ -72,6 +72,17 @@ class LeadbotRun:
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=15)
 
+    def pending_replies(self) -> int:
+        """Queued replies not yet recorded as delivered."""
+        engine = create_engine(self.db_url)
+        try:
+            with engine.connect() as db:
+                return int(db.execute(text(
+                    "SELECT count(*) FROM outbox WHERE kind = 'telegram' AND status = 'pending'"
+                )).scalar() or 0)
+        finally:
+            engine.dispose()
+
     def answers(self) -> list[tuple[str, str | None]]:
         engine = create_engine(self.db_url)
         try:
@@ -108,7 +119,10 @@ def test_kill_dash_nine_mid_conversation_then_restart(
     fake.tap(CHAT, "Software & SaaS")
     fake.wait_for_sync(lambda: asked(fake, QUESTIONS[1]) == 1, what="the second question")
 
-    # 1. Killed while idle; the prospect answers while the bot is down.
+    # 1. Killed while idle (every send recorded); the prospect answers while it is down.
+    #    A kill between a send and its record would send that message again: Telegram
+    #    has no idempotency key, so that window can be narrowed, not closed.
+    fake.wait_for_sync(lambda: leadbot_run.pending_replies() == 0, what="the sends recorded")
     leadbot_run.kill()
     fake.tap(CHAT, "201–1000")
     leadbot_run.start()

@@ -55,6 +55,13 @@ class DeliveryPolicy:
     max_backoff: float = 300.0
     # Rows may also be queued by other processes (e.g. a rep's reply from Slack).
     idle_poll: float = 2.0
+    # Kicks arriving faster than this are coalesced into one claim: under load every
+    # handled message kicks, and a claim per message would compete with the messages
+    # themselves for the database (Telegram's ~30 sends/s is the pace anyway).
+    min_claim_interval: float = 0.05
+    # Sends waiting for Telegram's pace at most: claiming far ahead of ~30 sends/s
+    # only holds leases and rescans a backlog that cannot go out sooner anyway.
+    max_in_flight: int = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,11 +132,22 @@ class TelegramDelivery:
                 log.exception("could not record the last delivery outcomes")
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        last_claim = -self._policy.min_claim_interval
         while not self._stopping:
+            pause = last_claim + self._policy.min_claim_interval - loop.time()
+            if pause > 0 and not self._outcomes:
+                # Coalesce claims — but a finished send is recorded at once: until it is,
+                # a crash would make the next process send that message again.
+                await asyncio.sleep(pause)
+            last_claim = loop.time()
             self._kicked.clear()
             outcomes = self._take_outcomes()
+            room = self._policy.max_in_flight - len(self._in_flight)
             try:
-                jobs = await self._gate.run(self._claim, outcomes)
+                jobs = await self._gate.run(self._claim, outcomes, limit=room) if room > 0 else (
+                    await self._gate.run(self._claim, outcomes, claim=False) if outcomes else []
+                )
             except Exception:  # the database is down: keep the loop alive, try again
                 log.exception("could not claim Telegram replies")
                 self._outcomes[:0] = outcomes  # record them with the next attempt
@@ -153,7 +171,9 @@ class TelegramDelivery:
 
     # --- database side (runs in a worker thread) ------------------------------------
 
-    def _claim(self, outcomes: list[_Outcome], *, claim: bool = True) -> list[_Job]:
+    def _claim(
+        self, outcomes: list[_Outcome], *, claim: bool = True, limit: int = 50
+    ) -> list[_Job]:
         """Record finished sends, then lease the next due row of each idle chat."""
         now = self._clock()
         with self._uow_factory() as uow:
@@ -166,7 +186,9 @@ class TelegramDelivery:
                     uow.outbox.mark_failed(outcome.row_id, error=outcome.error)
             jobs: list[_Job] = []
             if claim:
-                rows = uow.outbox.claim_due(kinds=[KIND], now=now, lease=self._policy.lease)
+                rows = uow.outbox.claim_due(
+                    kinds=[KIND], now=now, lease=self._policy.lease, limit=min(limit, 50)
+                )
                 jobs = [self._job(uow, row) for row in rows]
             uow.commit()
         return jobs

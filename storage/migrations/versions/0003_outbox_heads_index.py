@@ -1,0 +1,26 @@
+"""outbox: an index for finding each destination's oldest pending row
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-27
+"""
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_outbox_heads", ["kind", "status", "destination", "id"], unique=False
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_heads")
