@@ -38,18 +38,29 @@ def _lead_id(value: str) -> int | None:
     return int(head) if head.isdigit() else None
 
 
+async def _acting_rep(
+    body: dict[str, Any], client: AsyncWebClient
+) -> tuple[str, str, str, str] | None:
+    """(user id, display name, channel, message ts) of the rep who clicked, or None."""
+    user = body.get("user") or {}
+    user_id = str(user.get("id", ""))
+    if not user_id:
+        return None
+    channel, ts = _where(body)
+    name = await user_display_name(client, user_id, user.get("username"))
+    return user_id, name, channel, ts
+
+
 def register_interactions(app: AsyncApp, ctx: SlackContext) -> None:
     @app.action(ACTION_CLAIM)
     async def claim(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
                     client: AsyncWebClient) -> None:
         await ack()
         lead_id = _lead_id(str(action.get("value", "")))
-        user = body.get("user") or {}
-        user_id = str(user.get("id", ""))
-        channel, ts = _where(body)
-        if lead_id is None or not user_id:
+        rep = await _acting_rep(body, client) if lead_id is not None else None
+        if lead_id is None or rep is None:
             return
-        name = await user_display_name(client, user_id, user.get("username"))
+        user_id, name, channel, ts = rep
         outcome = await ctx.in_transaction(
             lambda uow: claim_lead(uow, lead_id=lead_id, user_id=user_id, user_name=name,
                                    now=ctx.clock())
@@ -75,12 +86,10 @@ def register_interactions(app: AsyncApp, ctx: SlackContext) -> None:
         value = str((action.get("selected_option") or {}).get("value") or action.get("value") or "")
         lead_id = _lead_id(value)
         reason = value.split(":", 1)[1] if ":" in value else "other"
-        user = body.get("user") or {}
-        user_id = str(user.get("id", ""))
-        channel, ts = _where(body)
-        if lead_id is None or not user_id:
+        rep = await _acting_rep(body, client) if lead_id is not None else None
+        if lead_id is None or rep is None:
             return
-        name = await user_display_name(client, user_id, user.get("username"))
+        user_id, name, channel, ts = rep
         outcome = await ctx.in_transaction(
             lambda uow: disqualify_lead(uow, lead_id=lead_id, user_id=user_id, user_name=name,
                                         reason=reason, now=ctx.clock())
