@@ -9,13 +9,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql as postgresql_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy import Table, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.models import (
+    UTCDateTime,
     Answer,
     Conversation,
     KeyValue,
@@ -81,17 +80,18 @@ _SAVE_LEAD = (
 _INSERT_EVENT = insert(_EVENTS)
 _INSERT_ANSWER = insert(_ANSWERS)
 _INSERT_OUTBOX = insert(_OUTBOX)
-_REMEMBER = {
-    dialect: module.insert(_PROCESSED)
-    .values(
-        channel=bindparam("channel"),
-        message_id=bindparam("message_id"),
-        processed_at=bindparam("now"),
-    )
-    .on_conflict_do_nothing()
-    .returning(_PROCESSED.c.message_id)
-    for dialect, module in (("sqlite", sqlite_dialect), ("postgresql", postgresql_dialect))
-}
+# INSERT … ON CONFLICT DO NOTHING is written as text: SQLAlchemy's dialect-specific
+# on_conflict constructs are not cacheable and were compiled anew for every message.
+# The syntax is the same on SQLite (3.24+, RETURNING 3.35+) and PostgreSQL.
+_REMEMBER = text(
+    "INSERT INTO processed_messages (channel, message_id, processed_at) "
+    "VALUES (:channel, :message_id, :now) ON CONFLICT DO NOTHING RETURNING message_id"
+).bindparams(bindparam("now", type_=UTCDateTime()))
+_CREATE_LEAD = text(
+    "INSERT INTO leads (channel, chat_id, language, stage, temperature, score, fit, intent, "
+    "reasons, stopped, created_at, updated_at) VALUES (:channel, :chat_id, 'en', 'new', "
+    "'cold', 0, 0, 0, '[]', :stopped, :now, :now) ON CONFLICT DO NOTHING"
+).bindparams(bindparam("now", type_=UTCDateTime()), bindparam("stopped", value=False))
 
 
 class LeadRepository:
@@ -140,16 +140,9 @@ class LeadRepository:
         params = {"channel": channel, "chat_id": chat_id}
         row = self._session.execute(query, params).first()
         if row is None:
-            dialect = sqlite_dialect if not self._for_update() else postgresql_dialect
             # ON CONFLICT: a concurrent first message of the same chat creates it once.
             self._session.execute(
-                dialect.insert(_LEADS)
-                .values(
-                    channel=channel, chat_id=chat_id, language="en", stage="new",
-                    temperature="cold", score=0, fit=0, intent=0, reasons=[], stopped=False,
-                    created_at=now, updated_at=now,
-                )
-                .on_conflict_do_nothing()
+                _CREATE_LEAD, {"channel": channel, "chat_id": chat_id, "now": now}
             )
             row = self._session.execute(query, params).one()
         return LeadRecord.from_row(row)
@@ -551,9 +544,8 @@ class ProcessedMessageRepository:
 
     def remember(self, channel: str, message_id: str, *, now: datetime) -> bool:
         """Record a message id; False when it was already there (a duplicate delivery)."""
-        statement = _REMEMBER[self._session.get_bind().dialect.name]
         params = {"channel": channel, "message_id": message_id, "now": now}
-        return self._session.execute(statement, params).first() is not None
+        return self._session.execute(_REMEMBER, params).first() is not None
 
 
 class KeyValueRepository:
