@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from bot.service import ConversationKey, Handled, LeadService, Profile
 from conversations.dsl import BandedQuestion
-from conversations.exchange import Choice, Inbound, Reply, StageChanged
+from conversations.exchange import Choice, ConversationStarted, Inbound, Reply, StageChanged
 from storage.unit_of_work import UnitOfWork
 
 Write = Callable[[str], None]
@@ -30,8 +30,12 @@ class ConsoleChat:
     _choices: tuple[Choice, ...] = field(default=(), init=False)
 
     def start(self, *, lang: str | None = None) -> None:
-        self.send(Inbound(kind="command", command="start", language_code=self.profile.language_code))
-        if lang:
+        handled = self.send(
+            Inbound(kind="command", command="start", language_code=self.profile.language_code)
+        )
+        resumed = not any(isinstance(e, ConversationStarted) for e in handled.events)
+        if lang and resumed:
+            # A new chat already started in `lang`; a resumed one may be in another.
             self.send(Inbound(kind="command", command="lang", args=(lang,)))
 
     def send_line(self, line: str) -> None:

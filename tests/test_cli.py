@@ -145,6 +145,7 @@ def test_chat_in_french_with_numbered_choices(db_env: dict[str, str]) -> None:
     result = leadbot("chat", "--chat-id", "fr", "--lang", "fr", stdin="2\n", env=db_env)
     assert result.returncode == 0, result.stderr
     assert "Dans quel secteur" in result.stdout and "1. Logiciel & SaaS" in result.stdout
+    assert result.stdout.count("Dans quel secteur") == 1  # asked once, already in French
     assert "✓ Finance & assurance" in result.stdout
     assert "Combien de personnes" in result.stdout
 
