@@ -172,3 +172,10 @@ def test_db_upgrade(db_env: dict[str, str]) -> None:
     result = leadbot("db", "upgrade", env=db_env)
     assert result.returncode == 0, result.stderr
     assert "revision 0003" in result.stdout
+
+
+def test_chat_resumed_with_another_language_switches(db_env: dict[str, str]) -> None:
+    leadbot("chat", "--chat-id", "lang", stdin="software\n", env=db_env)
+    result = leadbot("chat", "--chat-id", "lang", "--lang", "fr", stdin="", env=db_env)
+    assert "Je parlerai français" in result.stdout
+    assert "Combien de personnes" in result.stdout
