@@ -11,11 +11,12 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.script_source import ScriptSource
 from bot.service import AfterMessageHook, EraseHook, LeadService
 from bot.settings import Settings
 from bot.slack.booking import queue_booking_update
 from bot.slack.bridge import queue_alert_erasure, queue_thread_relays
-from conversations.loader import LoadedScript, load_script
+from conversations.loader import LoadedScript
 from storage import migrate
 from storage.database import create_database_engine, create_session_factory
 from storage.unit_of_work import UnitOfWork
@@ -40,9 +41,14 @@ class Container:
     settings: Settings
     engine: Engine
     session_factory: sessionmaker[Session]
-    script: LoadedScript
+    script_source: ScriptSource
     service: LeadService
     clock: Callable[[], datetime] = field(default=utc_now)
+
+    @property
+    def script(self) -> LoadedScript:
+        """The active script (reloaded when its file changes)."""
+        return self.script_source.current()
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)
@@ -61,14 +67,16 @@ def build(
     migrate_database: bool | None = None,
 ) -> Container:
     """Wire everything; raises ScriptError for a broken script before touching the database."""
-    script = load_script(script_path or settings.leadbot_script)
+    source = ScriptSource(
+        script_path or settings.leadbot_script, interval=settings.leadbot_script_reload_seconds
+    )
     engine = create_database_engine(settings.database_url)
     if settings.leadbot_auto_migrate if migrate_database is None else migrate_database:
         migrate.upgrade(engine)
     session_factory = create_session_factory(engine)
     service = LeadService(
         uow_factory=lambda: UnitOfWork(session_factory),
-        script=script,
+        script=source.current,
         clock=clock,
         hooks=hooks,
         erase_hooks=erase_hooks,
@@ -77,7 +85,7 @@ def build(
         settings=settings,
         engine=engine,
         session_factory=session_factory,
-        script=script,
+        script_source=source,
         service=service,
         clock=clock,
     )

@@ -12,7 +12,6 @@ import logging
 import math
 import sys
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -97,8 +96,8 @@ def chat(script_path: Path | None, lang: str | None, chat_id: str | None) -> Non
         profile=Profile(first_name=user.capitalize() if chat_id is None else "",
                         language_code=lang or ""),
         write=click.echo,
-        alert_text=None if settings.slack_configured else partial(
-            render_lead_alert_text, script=container.script.script
+        alert_text=None if settings.slack_configured else (
+            lambda uow, lead_id: render_lead_alert_text(uow, lead_id, container.script.script)
         ),
     )
     try:

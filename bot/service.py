@@ -35,6 +35,7 @@ from conversations.exchange import (
     Reply,
     StageChanged,
 )
+from conversations.dsl import Script
 from conversations.loader import LoadedScript
 from conversations.nurture import next_nudge
 from conversations.routing import route_for
@@ -97,20 +98,24 @@ class LeadService:
         self,
         *,
         uow_factory: Callable[[], UnitOfWork],
-        script: LoadedScript,
+        script: LoadedScript | Callable[[], LoadedScript],
         clock: Callable[[], datetime],
         hooks: Sequence[AfterMessageHook] = (),
         erase_hooks: Sequence[EraseHook] = (),
     ) -> None:
         self._uow_factory = uow_factory
-        self._loaded = script
+        # A callable is a live source (bot.script_source): each message uses the
+        # script current when it arrives.
+        self._script_of: Callable[[], LoadedScript] = (
+            script if callable(script) else lambda: script
+        )
         self._clock = clock
         self._hooks = tuple(hooks)
         self._erase_hooks = tuple(erase_hooks)
 
     @property
     def script(self) -> LoadedScript:
-        return self._loaded
+        return self._script_of()
 
     def handle_message(
         self,
@@ -123,7 +128,8 @@ class LeadService:
     ) -> Handled:
         """Process one message; with `outbound`, queue the replies for that channel too."""
         now = self._clock()
-        script = self._loaded.script
+        loaded = self._script_of()
+        script = loaded.script
         with self._uow_factory() as uow:
             if message_id is not None and not uow.processed.remember(
                 key.channel, message_id, now=now
@@ -131,7 +137,7 @@ class LeadService:
                 return Handled(lead_id=None, replies=(), events=(), duplicate=True)
             lead, active = uow.leads.load_chat(key.channel, key.chat_id, now=now)
             _update_profile(lead, profile)
-            state = self._load_state(active[1] if active else None, lead, profile)
+            state = self._load_state(script, active[1] if active else None, lead, profile)
             result = step(script, state, inbound, now)
             conversation_id = active[0] if active else None
             if conversation_id is None or any(
@@ -140,7 +146,7 @@ class LeadService:
                 conversation_id = uow.conversations.start(
                     lead_id=lead.id,
                     script_id=script.id,
-                    script_version=self._loaded.version,
+                    script_version=loaded.version,
                     state=result.state.model_dump(mode="json"),
                     now=now,
                 )
@@ -151,7 +157,7 @@ class LeadService:
                 now=now,
             )
             erased = self._apply_events(
-                uow, lead, conversation_id, state, result.state, result.events, now
+                script, uow, lead, conversation_id, state, result.state, result.events, now
             )
             if not erased:
                 for hook in self._hooks:
@@ -186,7 +192,7 @@ class LeadService:
         threshold is alerted exactly like one qualified in the chat. `event_id`
         makes a retried signal count once.
         """
-        if self._loaded.script.engagement.action(action_id) is None:
+        if self.script.script.engagement.action(action_id) is None:
             raise ValueError(f"unknown engagement action {action_id!r}")
         with self._uow_factory() as uow:
             lead = uow.leads.get(lead_id)
@@ -223,9 +229,8 @@ class LeadService:
         return sent
 
     def _load_state(
-        self, saved: dict[str, object] | None, lead: LeadRecord, profile: Profile
+        self, script: Script, saved: dict[str, object] | None, lead: LeadRecord, profile: Profile
     ) -> ConversationState:
-        script = self._loaded.script
         if saved is None:
             return ConversationState.fresh(
                 script_id=script.id, lang=language_for(script, profile.language_code)
@@ -240,6 +245,7 @@ class LeadService:
 
     def _apply_events(
         self,
+        script: Script,
         uow: UnitOfWork,
         lead: LeadRecord,
         conversation_id: int,
@@ -249,7 +255,6 @@ class LeadService:
         now: datetime,
     ) -> bool:
         """Persist what happened; returns True when the lead was erased."""
-        script = self._loaded.script
         for event in events:
             if isinstance(event, ForgetRequested):
                 for erase_hook in self._erase_hooks:
@@ -290,7 +295,7 @@ class LeadService:
                     now=now,
                 )
                 if event.stage == "sql":
-                    self._queue_alert(uow, lead, state, now)
+                    self._queue_alert(script, uow, lead, state, now)
             elif isinstance(event, ConversationStarted):
                 lead.source = lead.source or event.source
                 uow.events.add(
@@ -336,9 +341,13 @@ class LeadService:
         return False
 
     def _queue_alert(
-        self, uow: UnitOfWork, lead: LeadRecord, state: ConversationState, now: datetime
+        self,
+        script: Script,
+        uow: UnitOfWork,
+        lead: LeadRecord,
+        state: ConversationState,
+        now: datetime,
     ) -> None:
-        script = self._loaded.script
         routed = route_for(script, options_chosen(state), stage=state.stage)
         channel = routed[1].channel if routed else "default"
         uow.outbox.add(

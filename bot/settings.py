@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///leadbot.db"
     leadbot_script: Path = DEFAULT_SCRIPT
     leadbot_auto_migrate: bool = True
+    # How often the script file is checked for a published change (0: on every message).
+    leadbot_script_reload_seconds: float = Field(default=2.0, ge=0)
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
