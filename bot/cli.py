@@ -310,9 +310,10 @@ def _understand(
     loaded: LoadedScript, question_id: str, text: str, lang: str
 ) -> tuple[str | None, float | str | None, float]:
     """(option, value, confidence) for one typed answer, whatever the question type."""
+    from conversations.answers import CONTACT_PARSERS
     from conversations.dsl import TextQuestion
-    from conversations.engine import CONTACT_PARSERS, clean_text
     from conversations.matching import match_answer
+    from conversations.turn import clean_text
 
     question = loaded.script.question(question_id)
     if type(question) in CONTACT_PARSERS:

@@ -15,13 +15,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Protocol
 
-from conversations.engine import (
-    language_for,
-    next_question,
-    options_chosen,
-    score_state,
-    step,
-)
+from conversations.answers import next_question
+from conversations.dsl import Script
+from conversations.engine import step
 from conversations.exchange import (
     AnswerNotUnderstood,
     AnswerRecorded,
@@ -35,11 +31,11 @@ from conversations.exchange import (
     Reply,
     StageChanged,
 )
-from conversations.dsl import Script
 from conversations.loader import LoadedScript
 from conversations.nurture import next_nudge
 from conversations.routing import route_for
 from conversations.state import ConversationState
+from conversations.turn import language_for, options_chosen, score_state
 from storage.records import LeadRecord
 from storage.unit_of_work import UnitOfWork
 

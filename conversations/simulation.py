@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from conversations.dsl import Example, Script
-from conversations.engine import options_chosen, step
+from conversations.engine import step
 from conversations.exchange import Inbound
 from conversations.routing import route_for
 from conversations.state import ConversationState
+from conversations.turn import options_chosen
 from scoring import Score, evaluate
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)

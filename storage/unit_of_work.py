@@ -6,13 +6,13 @@ from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.outbox import OutboxRepository
 from storage.repositories import (
     AnswerRepository,
     ConversationRepository,
     EventRepository,
     KeyValueRepository,
     LeadRepository,
-    OutboxRepository,
     ProcessedMessageRepository,
 )
 

@@ -101,7 +101,7 @@ def test_follow_up_for_a_warm_lead_offers_buttons_that_count_as_engagement() -> 
 
 
 def test_engagement_signals_decay_with_the_half_life() -> None:
-    from conversations.engine import score_state
+    from conversations.turn import score_state
 
     t = Transcript()
     t.say("/start")

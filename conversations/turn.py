@@ -1,0 +1,127 @@
+"""One turn of the engine: the state being built, the replies, and how questions are shown.
+
+`Turn` accumulates what a step decides; the helpers here ask a question (text,
+buttons, skip, phone request), re-ask the current one, close the flow and offer
+the booking link. Pure, like the rest of the engine.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from conversations import messages
+from conversations.dsl import PhoneQuestion, Question, Script, options_of
+from conversations.exchange import Choice, Event, Reply, Step
+from conversations.state import ConversationState
+from scoring import Score, evaluate
+
+MAX_INPUT_CHARS = 2000  # longer messages are cut before matching and storage
+
+
+def language_for(script: Script, language_code: str) -> str:
+    """The script language closest to a user's client language (`fr-CA` → fr)."""
+    code = (language_code or "").lower()[:2]
+    return code if code in script.languages else script.lang
+
+
+def clean_text(text: str) -> str:
+    """Drop control and format characters (bidi overrides, NULs), trim, bound the length."""
+    kept = "".join(
+        ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text
+    )
+    return kept.strip()[:MAX_INPUT_CHARS]
+
+
+@dataclass
+class Turn:
+    """One step in progress: the state so far, and what to send and record."""
+
+    script: Script
+    state: ConversationState
+    now: datetime
+    replies: list[Reply] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+    def update(self, **changes: Any) -> None:
+        self.state = self.state.model_copy(update=changes)
+
+    def text(self, key: str, **values: object) -> str:
+        return messages.text(self.script, key, self.state.lang, **values)
+
+    def say(self, body: str, **extra: Any) -> None:
+        self.replies.append(Reply(text=body, **extra))
+
+    def finish(self) -> Step:
+        return Step(state=self.state, replies=tuple(self.replies), events=tuple(self.events))
+
+
+def options_chosen(state: ConversationState) -> dict[str, str | None]:
+    return {qid: answer.option_id for qid, answer in state.answers.items()}
+
+
+def score_state(script: Script, state: ConversationState, now: datetime) -> tuple[Score, str]:
+    """The lead's score (answers and engagement as of `now`) and the stage it earns."""
+    return evaluate(
+        script,
+        options_chosen(state),
+        previous_stage=state.stage,
+        lang=state.lang,
+        engagement=state.engagement,
+        now=now,
+    )
+
+
+def reask_current(turn: Turn) -> None:
+    if turn.state.status == "active" and turn.state.current is not None:
+        ask(turn, turn.script.question(turn.state.current))
+
+
+def ask(turn: Turn, question: Question, *, prefix: str | None = None) -> None:
+    lang = turn.state.lang
+    body = question.ask.get(lang, turn.script.lang)
+    if prefix:
+        body = f"{prefix}\n{body}"
+    choices = [
+        Choice(f"a:{question.id}:{option.id}", option.label.get(lang, turn.script.lang))
+        for option in options_of(question)
+    ]
+    if not question.required:
+        choices.append(Choice(f"s:{question.id}", turn.text("skip")))
+    turn.say(
+        body,
+        choices=tuple(choices),
+        question_id=question.id,
+        request_phone=isinstance(question, PhoneQuestion),
+    )
+
+
+def closing_message(turn: Turn) -> None:
+    stage = turn.state.stage
+    key = {"sql": "qualified", "disqualified": "disqualified"}.get(stage, "done")
+    turn.say(turn.text(key))
+    if stage == "sql":
+        offer_booking(turn)
+
+
+def offer_booking(turn: Turn) -> None:
+    booking = turn.script.booking
+    if booking is not None:
+        turn.say(booking.text.get(turn.state.lang, turn.script.lang) + "\n" + booking_link(
+            turn.script, booking.url, turn.state))
+
+
+def booking_link(script: Script, template: str, state: ConversationState) -> str:
+    """The booking URL with the lead's name, email and company filled in (URL-encoded)."""
+    values = {"name": "", "email": "", "company": ""}
+    for question in script.questions:
+        answer = state.answers.get(question.id)
+        if question.field in values and answer is not None and isinstance(answer.value, str):
+            values[question.field] = answer.value
+    link = template
+    for name, value in values.items():
+        link = link.replace("{" + name + "}", quote(value, safe=""))
+    return link
