@@ -5,9 +5,9 @@ may mean — or None when it understands nothing. The pipeline is shared:
 
 1. :func:`conversations.textnorm.clean`, then phrases that bound or soften a
    number ("less than", "plus de", "environ", "d'ici") become marker words;
-2. a lexer splits numbers (``1,200``, ``12.000``, ``10 000``, ``2,5``), words and
-   symbols, and number words ("twenty-five", "quatre-vingt-dix", "une vingtaine",
-   "a few hundred") become numbers;
+2. a lexer (:mod:`conversations.numbers`) splits numbers (``1,200``, ``12.000``,
+   ``10 000``, ``2,5``), words and symbols, and number words ("twenty-five",
+   "quatre-vingt-dix", "une vingtaine", "a few hundred") become numbers;
 3. a small grammar reads ``[bound] number [multiplier] [currency] [unit] [range]``.
 
 Nothing raises: what is not understood is skipped; negative numbers, absurd
@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Final, Literal
 
+from conversations.numbers import APPROX_NOUNS, DAY_UNITS, Token, lex, word_numbers, words
 from conversations.textnorm import clean, fold
 
 __all__ = ["MAX_VALUE", "Quantity", "parse_count", "parse_duration_days", "parse_money"]
@@ -53,10 +54,6 @@ class Quantity:
         if math.isinf(self.high):
             return self.low
         return (self.low + self.high) / 2
-
-
-def _words(text: str) -> tuple[str, ...]:
-    return tuple(text.split())
 
 
 def _any(*phrases: str) -> str:
@@ -117,178 +114,23 @@ def _prepare(text: str, kind: Kind) -> str | None:
     return cleaned
 
 
-# --- step 2: tokens and number words ---------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Tok:
-    kind: Literal["num", "word", "sym"]
-    text: str
-    glued: bool = False  # touches the previous token: "2k", "b2b", "$50"
-    low: float = 0.0
-    high: float = 0.0
-    approx: bool = False
-
-
-_TOKEN_RE: Final = re.compile(r"(?P<num>\d+(?:[,. ]\d+)*)|(?P<word>[a-z]+)|(?P<sym>\S)")
-_THOUSANDS_RE: Final = re.compile(r"\d{3}(?:[.,]\d+)?")
-
-
-def _number(raw: str) -> list[float]:
-    """The numbers in a digit run, en and fr.
-
-    Spaces group thousands when every later group has three digits ("10 000,50"),
-    else they separate numbers. Of "," and ".", the last one is the decimal mark
-    when both appear ("1.200,50"); alone it groups thousands when followed by
-    exactly three digits ("1,200", "12.000") and is a decimal mark otherwise
-    ("1.5", "2,5", "0.500").
-    """
-    chunks = raw.split(" ")
-    if len(chunks) > 1 and not (all(len(c) == 3 and c.isdigit() for c in chunks[1:-1])
-                                and _THOUSANDS_RE.fullmatch(chunks[-1])):
-        return [v for chunk in chunks for v in _number(chunk)]
-    digits = "".join(chunks)
-    marks = [c for c in digits if c in ",."]
-    if not marks:
-        return [float(digits)]
-    head, _, tail = digits.rpartition(marks[-1])
-    if len(set(marks)) == 2 or (len(marks) == 1 and (len(tail) != 3 or head == "0")):
-        return [float(head.replace(",", "").replace(".", "") + "." + tail)]
-    groups = re.split(r"[,.]", digits)
-    if all(len(g) == 3 for g in groups[1:]):
-        return [float("".join(groups))]
-    return [float(g) for g in groups if g]  # "1.2.3": pieces, as no one groups like that
-
-
-def _lex(text: str) -> list[_Tok]:
-    tokens: list[_Tok] = []
-    end = -1
-    for m in _TOKEN_RE.finditer(text):
-        glued, end = m.start() == end, m.end()
-        if m.lastgroup == "num":
-            raw = m.group().strip(" .,")
-            values = _number(raw)
-            tokens.extend(_Tok("num", raw, glued and n == 0, v, v) for n, v in enumerate(values))
-        else:
-            tokens.append(_Tok("word" if m.lastgroup == "word" else "sym", m.group(), glued))
-    return tokens
-
-
-_SMALL: Final = {
-    **{w: i for i, w in enumerate(_words(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-        "fifteen sixteen seventeen eighteen nineteen"))},
-    **{w: i for i, w in enumerate(_words(
-        "zero un deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze "
-        "seize"))},
-    **{w: 10 * i for i, w in enumerate(_words(
-        "_ _ twenty thirty forty fifty sixty seventy eighty ninety")) if i >= 2},
-    **{w: 10 * i for i, w in enumerate(_words(
-        "_ _ vingt trente quarante cinquante soixante septante huitante nonante")) if i >= 2},
-    "une": 1, "fourty": 40, "vingts": 20, "octante": 80,
-}
-_SCALES: Final = {"hundred": 100.0, "cent": 100.0, "cents": 100.0, "thousand": 1e3, "mille": 1e3,
-                  "million": 1e6, "millions": 1e6, "billion": 1e9, "milliard": 1e9,
-                  "milliards": 1e9, "dozen": 12.0}
-# Nouns that mean "about N" ("une vingtaine"); their plurals are "a few N" ("des centaines").
-_APPROX_NOUNS: Final = {"dizaine": 10, "douzaine": 12, "quinzaine": 15, "vingtaine": 20,
-                        "trentaine": 30, "quarantaine": 40, "cinquantaine": 50,
-                        "soixantaine": 60, "centaine": 100, "millier": 1000}
-_PLURAL_SCALES: Final = frozenset(_words("hundreds thousands dozens centaines milliers dizaines"))
-# "A few", "quelques", "several" read as about three ("a few hundred" ≈ 300) so the
-# answer lands in one band; "a couple" is two.
-_FEW: Final = {"few": 3.0, "quelques": 3.0, "several": 3.0, "plusieurs": 3.0, "couple": 2.0}
-_CONNECTORS: Final = frozenset({"and", "et", "-"})
-_ARTICLES: Final = frozenset({"a", "an", "one", "un", "une"})
-_DAY_UNITS: Final = {
-    **dict.fromkeys(_words("day days d j jour jours journee journees"), 1.0),
-    **dict.fromkeys(_words("week weeks wk wks w semaine semaines sem sems"), 7.0),
-    **dict.fromkeys(_words("fortnight fortnights"), 14.0),
-    **dict.fromkeys(_words("month months mo mos mth mths m mois"), 30.0),
-    **dict.fromkeys(_words("quarter quarters trimestre trimestres"), 90.0),
-    **dict.fromkeys(_words("semestre semestres"), 182.0),
-    **dict.fromkeys(_words("year years yr yrs y an ans annee annees"), 365.0),
-    **dict.fromkeys(_words("hour hours h heure heures minute minutes min mins"), 0.0),
-}
-_ARTICLE_NOUNS: Final = frozenset({*_SCALES, *_APPROX_NOUNS, *_DAY_UNITS, "couple"})
-
-
-def _word_numbers(tokens: Sequence[_Tok]) -> list[_Tok]:
-    """Number words to number tokens; "a"/"une" count as 1 only before a noun that takes one."""
-    out: list[_Tok] = []
-    total = current = 0.0
-    last = 0  # the last small number added: tens may take units ("vingt et un")
-    reading = False
-    connector: _Tok | None = None  # "and"/"et"/"-" inside a number, kept if the number ends
-
-    def flush() -> None:
-        nonlocal total, current, last, reading
-        if reading:
-            out.append(_Tok("num", "", False, total + current, total + current))
-        total = current = 0.0
-        last, reading = 0, False
-
-    for i, tok in enumerate(tokens):
-        word = tok.text if tok.kind == "word" else ""
-        nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
-        if word in _ARTICLES and nxt in _ARTICLE_NOUNS and not reading:
-            word = "one"
-        if word in _SMALL and (reading or word not in ("un", "une")):
-            value = _SMALL[word]
-            if word in ("vingt", "vingts") and last == 4:  # quatre-vingt(s) = 80
-                current, last = current + 76, 80
-            elif (not reading or (current % 100 == 0 and last == 0)
-                  or (last % 10 == 0 < value < last)):
-                current, last = current + value, value
-            else:  # "twenty and thirty", "five six": two numbers
-                flush()
-                if connector is not None:
-                    out.append(connector)
-                current = last = value
-            reading, connector = True, None
-        elif word in _SCALES and (reading or not (out and out[-1].kind == "num")):
-            scale = _SCALES[word]
-            if scale > 1000:
-                total, current = (total + (current or 1)) * scale, 0.0
-            elif scale == 1000:
-                total, current = total + (current or 1) * scale, 0.0
-            else:
-                current = (current or 1) * scale
-            last, reading, connector = 0, True, None
-        elif tok.text in _CONNECTORS and reading and nxt in _SMALL and connector is None:
-            connector = tok  # "vingt et un", "twenty-five", "hundred and ten"
-        else:
-            flush()
-            if connector is not None:
-                out.append(connector)
-                connector = None
-            if word in _FEW:
-                out.append(_Tok("num", word, tok.glued, _FEW[word], _FEW[word], approx=True))
-            elif word in _PLURAL_SCALES and not (out and out[-1].kind == "num"):
-                out.append(_Tok("num", "few", False, 3.0, 3.0, approx=True))  # "hundreds of"
-            if word not in _FEW:
-                out.append(tok)
-    flush()
-    return out
-
-
 # --- step 3: the grammar ---------------------------------------------------------------
 
 _MULTIPLIERS: Final = {
-    **dict.fromkeys(_words("k ke keur keuros kusd grand thousand thousands mille"), 1e3),
-    **dict.fromkeys(_words("hundred hundreds cent cents"), 100.0),
-    **dict.fromkeys(_words("m mm mio mln meur million millions"), 1e6),
-    **dict.fromkeys(_words("bn billion milliard milliards"), 1e9),
+    **dict.fromkeys(words("k ke keur keuros kusd grand thousand thousands mille"), 1e3),
+    **dict.fromkeys(words("hundred hundreds cent cents"), 100.0),
+    **dict.fromkeys(words("m mm mio mln meur million millions"), 1e6),
+    **dict.fromkeys(words("bn billion milliard milliards"), 1e9),
     "dozen": 12.0, "dozens": 12.0,
 }
-_CURRENCIES: Final = frozenset(_words(
+_CURRENCIES: Final = frozenset(words(
     "€ $ £ eur euro euros usd us dollar dollars gbp pound pounds livres chf cad aud ht ttc hors "
     "taxe taxes"))
-_PEOPLE: Final = frozenset(_words(
+_PEOPLE: Final = frozenset(words(
     "people persons personnes person employees employee staff salaries salarie ppl pers fte etp "
     "collaborateurs collaborators heads headcount members membres workers agents users "
     "utilisateurs devs engineers"))
-_RANGE_SEPS: Final = frozenset(_words("- to a and et or ou / till until qle"))
+_RANGE_SEPS: Final = frozenset(words("- to a and et or ou / till until qle"))
 _STEP: Final = {"count": 1.0, "money": 0.01, "days": 1.0}  # the next value after a strict bound
 
 
@@ -314,7 +156,7 @@ class _Expr:
     marked: bool
 
 
-def _amount(toks: Sequence[_Tok], i: int, kind: Kind) -> _Amount | None:
+def _amount(toks: Sequence[Token], i: int, kind: Kind) -> _Amount | None:
     low, high, approx = toks[i].low, toks[i].high, toks[i].approx
     factor, unit, marked = 1.0, None, False
     j = i + 1
@@ -325,18 +167,18 @@ def _amount(toks: Sequence[_Tok], i: int, kind: Kind) -> _Amount | None:
             return None  # "1e309", "3x4": digits and letters mixed, not a quantity
         if kind != "days" and word in _MULTIPLIERS and not (word == "m" and kind == "count"):
             factor, marked = factor * _MULTIPLIERS[word], True
-        elif word.rstrip("s") in _APPROX_NOUNS:
-            scale = _APPROX_NOUNS[word.rstrip("s")]
+        elif word.rstrip("s") in APPROX_NOUNS:
+            scale = APPROX_NOUNS[word.rstrip("s")]
             low, high, approx = low * scale, high * scale, True
         elif kind == "money" and word in _CURRENCIES:
             marked = True
-        elif kind == "days" and word in _DAY_UNITS:
-            unit = _DAY_UNITS[word]
+        elif kind == "days" and word in DAY_UNITS:
+            unit = DAY_UNITS[word]
             if nxt is not None and nxt.text == "qhalf":  # "un an et demi", "a year and a half"
                 low, high, j = low + 0.5, high + 0.5, j + 1
             j += 1
             break
-        elif kind == "days" and word in ("de", "of") and nxt is not None and nxt.text in _DAY_UNITS:
+        elif kind == "days" and word in ("de", "of") and nxt is not None and nxt.text in DAY_UNITS:
             pass  # "une dizaine de jours", "a couple of weeks"
         elif word == "ish":
             approx = True
@@ -362,7 +204,7 @@ def _combine(a: _Amount, b: _Amount, sep: str) -> Quantity:
     return Quantity(low, high, a.approx or b.approx)
 
 
-def _glued_to_word(toks: Sequence[_Tok], i: int) -> bool:
+def _glued_to_word(toks: Sequence[Token], i: int) -> bool:
     """Part of a word or of code, not a quantity: "b2b", "covid19", "q3", "alert(1)", "id=5"."""
     while (i > 0 and toks[i].glued and toks[i - 1].kind == "sym"
            and toks[i - 1].text in "([{=:_#@&^*|\\"):
@@ -370,7 +212,7 @@ def _glued_to_word(toks: Sequence[_Tok], i: int) -> bool:
     return toks[i].glued and i > 0 and toks[i - 1].kind == "word"
 
 
-def _expressions(toks: Sequence[_Tok], kind: Kind) -> list[_Expr] | None:
+def _expressions(toks: Sequence[Token], kind: Kind) -> list[_Expr] | None:
     """Every quantity expression in the tokens; None when one is negative or absurd."""
     exprs: list[_Expr] = []
     i = 0
@@ -415,7 +257,7 @@ def _sane(q: Quantity) -> bool:
     return bool(finite) and all(0 <= v <= MAX_VALUE for v in finite)
 
 
-def _apply_bounds(toks: Sequence[_Tok], i: int, j: int, q: Quantity, step: float,
+def _apply_bounds(toks: Sequence[Token], i: int, j: int, q: Quantity, step: float,
                   ranged: bool) -> Quantity:
     before = [t.text for t in toks[max(0, i - 3):i] if t.text not in _CURRENCIES]
     after = toks[j].text if j < len(toks) else ""
@@ -437,11 +279,11 @@ def _apply_bounds(toks: Sequence[_Tok], i: int, j: int, q: Quantity, step: float
     return Quantity(q.low, _INF, q.approximate)
 
 
-def _read(text: str, kind: Kind) -> tuple[list[_Tok], list[_Expr]] | None:
+def _read(text: str, kind: Kind) -> tuple[list[Token], list[_Expr]] | None:
     prepared = _prepare(text, kind)
     if prepared is None:
         return None
-    toks = _word_numbers(_lex(prepared))
+    toks = word_numbers(lex(prepared))
     exprs = _expressions(toks, kind)
     return None if exprs is None else (toks, exprs)
 
@@ -463,7 +305,7 @@ _ALONE_RE: Final = re.compile(r"\b(?:" + _any(
     "moi seul", "moi seule", "juste moi", "seulement moi", "moi tout seul", "moi toute seule",
     "je suis seul", "je suis seule", "tout seul", "toute seule", "seul", "seule", "alone",
     "just myself", "one person company") + r")\b")
-_YEAR_CONTEXT: Final = frozenset(_words(
+_YEAR_CONTEXT: Final = frozenset(words(
     "in en since depuis founded created fondee creee est established"))
 
 
@@ -474,7 +316,7 @@ def parse_count(text: str) -> Quantity | None:
         return None
     toks, exprs = found
     kept = [e for e in exprs
-            if not (e.end < len(toks) and toks[e.end].text in _DAY_UNITS)  # "10 years old"
+            if not (e.end < len(toks) and toks[e.end].text in DAY_UNITS)  # "10 years old"
             and not (1900 <= e.quantity.low <= 2100 and e.start
                      and toks[e.start - 1].text in _YEAR_CONTEXT)]  # "founded in 2010"
     people = [e for e in kept if any(t.text in _PEOPLE for t in toks[e.end:e.end + 2])]
@@ -530,7 +372,7 @@ _DAY_PHRASE_TABLE: Final = (
 )
 _DAY_PHRASES: Final = tuple((re.compile(rf"\b(?:{pattern})\b"), days, approx)
                             for pattern, days, approx in _DAY_PHRASE_TABLE)
-_NEGATIONS: Final = frozenset(_words(
+_NEGATIONS: Final = frozenset(words(
     "not no pas non never jamais rien nothing isn aren don doesn nt aucune aucun"))
 _SOMEDAY_RE: Final = re.compile(r"^(?:maybe |perhaps |peut etre )?(?:one day|un jour|some day)\b")
 
