@@ -210,7 +210,8 @@ async def run_all(
             options=telegram_options, handle_signals=False, started=on_started, stop_event=stop,
         ), name="polling")
         http: asyncio.Task[None] | None = None
-        if settings.slack_signing_secret is not None and slack.routes:
+        # HTTP when something needs it: Slack's endpoints, or the events API.
+        if slack.routes or settings.leadbot_api_key is not None:
             parts = WebParts(container=container, slack_routes=slack.routes, manage_telegram=False)
             http = asyncio.create_task(serve_http(create_app(parts), host="0.0.0.0", port=port,
                                                   stop=stop), name="http")
