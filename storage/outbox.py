@@ -145,15 +145,3 @@ class OutboxRepository:
         if kind is not None:
             query = query.where(OutboxMessage.kind == kind)
         return list(self._session.scalars(query.order_by(OutboxMessage.id)))
-
-    def cancel_pending(self, *, destination: str, kinds: Sequence[str]) -> int:
-        result = self._session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.destination == destination,
-                OutboxMessage.kind.in_(kinds),
-                OutboxMessage.status == "pending",
-            )
-            .values(status="cancelled", locked_until=None)
-        )
-        return int(getattr(result, "rowcount", 0) or 0)

@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, func, insert, select, text, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -155,34 +154,10 @@ class LeadRepository:
         self._session.execute(delete(_LEADS).where(_LEADS.c.id == lead_id))
 
     def get_or_create_locked(self, channel: str, chat_id: str, *, now: datetime) -> Lead:
-        """The chat's lead, row-locked for this transaction; created when new."""
-        lead = self.by_chat(channel, chat_id, lock=True)
-        if lead is not None:
-            return lead
-        lead = Lead(
-            channel=channel,
-            chat_id=chat_id,
-            created_at=now,
-            updated_at=now,
-            stage="new",
-            temperature="cold",
-            score=0,
-            fit=0,
-            intent=0,
-            reasons=[],
-            stopped=False,
-            language="en",
-        )
-        # A savepoint lets a concurrent insert of the same chat lose gracefully.
-        try:
-            with self._session.begin_nested():
-                self._session.add(lead)
-                self._session.flush()
-        except IntegrityError:
-            existing = self.by_chat(channel, chat_id, lock=True)
-            if existing is None:
-                raise
-            return existing
+        """The chat's lead as an ORM object, row-locked; created (once) when new."""
+        record = self.load_for_message(channel, chat_id, now=now)
+        lead = self.get(record.id)
+        assert lead is not None  # just read or created in this transaction
         return lead
 
     def due_for_nudge(
@@ -231,10 +206,6 @@ class LeadRepository:
             .limit(limit)
         )
         return list(self._session.scalars(query))
-
-    def count_by_stage(self) -> dict[str, int]:
-        rows = self._session.execute(select(Lead.stage, func.count()).group_by(Lead.stage))
-        return {stage: count for stage, count in rows}
 
     def delete(self, lead: Lead) -> None:
         self._session.delete(lead)
@@ -363,10 +334,6 @@ class AnswerRepository:
             self._session.scalars(select(Answer).where(Answer.lead_id == lead_id).order_by(Answer.id))
         )
 
-    def delete_for(self, lead_id: int) -> int:
-        result = self._session.execute(delete(Answer).where(Answer.lead_id == lead_id))
-        return int(getattr(result, "rowcount", 0) or 0)
-
 
 class EventRepository:
     def __init__(self, session: Session) -> None:
@@ -383,10 +350,6 @@ class EventRepository:
         if types is not None:
             query = query.where(LeadEvent.type.in_(types))
         return list(self._session.scalars(query.order_by(LeadEvent.id)))
-
-    def delete_for(self, lead_id: int) -> int:
-        result = self._session.execute(delete(LeadEvent).where(LeadEvent.lead_id == lead_id))
-        return int(getattr(result, "rowcount", 0) or 0)
 
 
 class ProcessedMessageRepository:
