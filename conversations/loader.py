@@ -256,24 +256,43 @@ def _unique(problems: list[Problem]) -> list[Problem]:
     return unique
 
 
+class UnreadableFile(Exception):
+    """A YAML file that cannot even be read as text; `problem` says why and what to do."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        super().__init__(str(problem))
+
+
+def read_utf8(path: Path, *, max_bytes: int, too_big: str) -> tuple[bytes, str]:
+    """The file's bytes and its UTF-8 text; raises UnreadableFile with a line-1 problem."""
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise UnreadableFile(Problem(name, 1, 1, "", "no such file; check the path")) from None
+    except OSError as exc:
+        message = f"cannot read the file ({exc.strerror})"
+        raise UnreadableFile(Problem(name, 1, 1, "", message)) from None
+    if len(raw) > max_bytes:
+        raise UnreadableFile(Problem(name, 1, 1, "", too_big))
+    try:
+        return raw, raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        message = f"not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        raise UnreadableFile(Problem(name, 1, 1, "", message)) from None
+
+
 def load_script(path: str | Path) -> LoadedScript:
     """Read, parse and validate a script file."""
     path = Path(path)
     name = str(path)
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ScriptError([Problem(name, 1, 1, "", "no such file; check the path")]) from None
-    except OSError as exc:
-        raise ScriptError([Problem(name, 1, 1, "", f"cannot read the file ({exc.strerror})")]) from None
-    if len(raw) > MAX_SCRIPT_BYTES:
-        raise ScriptError([Problem(name, 1, 1, "", "the file is over 1 MB; is it a script?")])
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScriptError(
-            [Problem(name, 1, 1, "", f"not UTF-8 text (byte {exc.start}); save it as UTF-8")]
-        ) from None
+        raw, text = read_utf8(
+            path, max_bytes=MAX_SCRIPT_BYTES, too_big="the file is over 1 MB; is it a script?"
+        )
+    except UnreadableFile as exc:
+        raise ScriptError([exc.problem]) from None
     script = parse_script(text, filename=name)
     version = script.version or ""
     digest = hashlib.sha256(raw).hexdigest()[:12]

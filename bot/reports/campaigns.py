@@ -30,7 +30,15 @@ from bot.reports.attribution import Attribution
 
 # The script loader's YAML builder records each value's position; reusing it keeps
 # one YAML dialect (no yes/no booleans, no dates) across every marketer-edited file.
-from conversations.loader import Problem, PositionedBuilder, StrictLoader, locate, render_path
+from conversations.loader import (
+    PositionedBuilder,
+    Problem,
+    StrictLoader,
+    UnreadableFile,
+    locate,
+    read_utf8,
+    render_path,
+)
 
 MAX_FILE_BYTES = 1_000_000
 _ID = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,63}$")
@@ -106,22 +114,11 @@ class CampaignFileError(Exception):
 
 def load_campaigns(path: str | Path) -> list[CampaignSpend]:
     path = Path(path)
-    name = str(path)
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise CampaignFileError([Problem(name, 1, 1, "", "no such file; check the path")]) from None
-    except OSError as exc:
-        message = f"cannot read the file ({exc.strerror})"
-        raise CampaignFileError([Problem(name, 1, 1, "", message)]) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise CampaignFileError([Problem(name, 1, 1, "", "the file is over 1 MB")])
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        message = f"not UTF-8 text (byte {exc.start}); save it as UTF-8"
-        raise CampaignFileError([Problem(name, 1, 1, "", message)]) from None
-    return parse_campaigns(text, filename=name)
+        _, text = read_utf8(path, max_bytes=MAX_FILE_BYTES, too_big="the file is over 1 MB")
+    except UnreadableFile as exc:
+        raise CampaignFileError([exc.problem]) from None
+    return parse_campaigns(text, filename=str(path))
 
 
 def parse_campaigns(text: str, *, filename: str) -> list[CampaignSpend]:
