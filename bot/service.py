@@ -328,8 +328,7 @@ class LeadService:
         lead.stopped = state.status == "stopped"
         lead.fit, lead.intent, lead.score = score.fit, score.intent, score.total
         lead.temperature = score.temperature
-        if lead.reasons != list(score.reasons):  # JSON columns rewrite whenever assigned
-            lead.reasons = list(score.reasons)
+        lead.reasons = list(score.reasons)
         if state.stage == "sql" and lead.qualified_at is None:
             lead.qualified_at = now
         lead.updated_at = now
@@ -373,5 +372,5 @@ def _update_profile(lead: LeadRecord, profile: Profile) -> None:
         ("last_name", profile.last_name, 256),
         ("username", profile.username, 64),
     ):
-        if value and getattr(lead, attribute) != value[:limit]:
+        if value:
             setattr(lead, attribute, value[:limit])

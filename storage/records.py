@@ -2,12 +2,12 @@
 
 The service reads and writes one lead per message; doing that through the
 ORM's identity map and flush costs more than the SQL (see benchmarks/), so
-the hot path uses this record and writes back only the columns it changed.
+the hot path uses this record and writes back the columns a message may change.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -42,23 +42,11 @@ class LeadRecord:
     qualified_at: datetime | None
     last_message_at: datetime | None
     next_nudge_at: datetime | None
-    _loaded: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_row(cls, row: Any) -> LeadRecord:
         mapping = row._mapping
-        values = {name: mapping[name] for name in COLUMNS}
-        record = cls(**values)
-        record._loaded = {**values, "reasons": list(values["reasons"] or [])}
-        return record
-
-    def changes(self) -> dict[str, Any]:
-        """The columns whose value differs from what was read."""
-        return {
-            name: getattr(self, name)
-            for name in COLUMNS
-            if getattr(self, name) != self._loaded.get(name)
-        }
+        return cls(**{name: mapping[name] for name in COLUMNS})
 
 
-COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(LeadRecord) if not f.name.startswith("_"))
+COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(LeadRecord))

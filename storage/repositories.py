@@ -144,10 +144,9 @@ class LeadRepository:
         return LeadRecord.from_row(row)
 
     def save(self, record: LeadRecord) -> None:
-        """Write back what a message may change (when anything did)."""
-        if record.changes():
-            params = {f"new_{name}": getattr(record, name) for name in SERVICE_COLUMNS}
-            self._session.execute(_SAVE_LEAD, {"lead_id": record.id, **params})
+        """Write back what a message may change (every message moves `updated_at`)."""
+        params = {f"new_{name}": getattr(record, name) for name in SERVICE_COLUMNS}
+        self._session.execute(_SAVE_LEAD, {"lead_id": record.id, **params})
 
     def delete_by_id(self, lead_id: int) -> None:
         """Delete a lead; its conversations, answers, events and outbox rows go with it."""
