@@ -40,13 +40,17 @@ def load_settings() -> Settings:
         fail(f"{name}: {error['msg'].removeprefix('Value error, ')}; fix the environment variable")
 
 
+def fail_on_script(exc: ScriptError) -> NoReturn:
+    for problem in exc.problems:
+        click.echo(str(problem), err=True)
+    fail(f"{len(exc.problems)} error(s) in the script; fix them and run it again")
+
+
 def load_or_fail(path: str | Path) -> LoadedScript:
     try:
         return load_script(path)
     except ScriptError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        fail(f"{len(exc.problems)} error(s) in the script; fix them and run it again")
+        fail_on_script(exc)
 
 
 @click.group()
@@ -112,14 +116,12 @@ def chat(script_path: Path | None, lang: str | None, chat_id: str | None) -> Non
 def _build_or_fail(settings: Settings, script_path: Path | None) -> Any:
     from bot.bootstrap import build, freeze_startup_heap
 
-    if script_path is not None:
-        load_or_fail(script_path)
-    else:
-        load_or_fail(settings.leadbot_script)
     try:
-        container = build(settings, script_path=script_path)
+        container = build(settings, script_path=script_path)  # loads the script first
         freeze_startup_heap()
         return container
+    except ScriptError as exc:
+        fail_on_script(exc)
     except OperationalError as exc:
         fail(f"cannot open the database {settings.database_url!r} ({exc.orig}); check DATABASE_URL")
 
