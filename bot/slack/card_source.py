@@ -12,6 +12,7 @@ from datetime import datetime
 
 from bot.slack.alert import SECTION_MAX, AlertCard, AnswerLine, clip, escape_mrkdwn
 from conversations.dsl import Script, options_of
+from conversations.engine import BOOKED_ACTION
 from storage.models import Answer, Lead
 from storage.unit_of_work import UnitOfWork
 
@@ -25,7 +26,8 @@ EVENT_MESSAGE_AFTER_FLOW = "message_after_flow"
 EVENT_ENGAGEMENT = "engagement_recorded"
 # The engagement action a calendar (Cal.com, Calendly…) reports on /api/events once
 # the prospect booked: the convention the README documents.
-BOOKING_ACTION = "meeting_booked"
+# The signal a calendar sends when a meeting is booked (one name for engine and card).
+BOOKING_ACTION = BOOKED_ACTION
 
 
 def question_label(question_id: str) -> str:
