@@ -19,11 +19,32 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-def create_database_engine(url: str, *, pool_size: int = 5) -> Engine:
+# Connections a process may hold beyond its pool in a burst (closed when returned).
+POOL_OVERFLOW = 2
+# Pool connections kept free of message handling for health checks, metrics and jobs.
+POOL_RESERVE = 2
+
+
+def create_database_engine(url: str, *, pool_size: int = 10) -> Engine:
+    """An engine; on PostgreSQL with `pool_size` connections kept open.
+
+    The pool must cover the process's concurrent transactions (see `concurrency`):
+    a connection opened beyond it is closed when returned, and a new PostgreSQL
+    connection costs a fork and an authentication — under load that churn cost more
+    CPU than the queries.
+    """
     url = normalise_database_url(url)
     if url.startswith("sqlite"):
         return _create_sqlite_engine(url)
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_engine(url, pool_size=pool_size, max_overflow=POOL_OVERFLOW, pool_pre_ping=True)
+
+
+def concurrency(engine: Engine) -> int:
+    """How many transactions a process should run at once on this engine."""
+    if engine.dialect.name == "sqlite":
+        return 1  # one writer: concurrent writers only wait in the busy handler
+    size = getattr(engine.pool, "size", None)
+    return max(1, (size() if callable(size) else 5) - POOL_RESERVE)
 
 
 def _create_sqlite_engine(url: str) -> Engine:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -155,6 +156,12 @@ class LeadEvent(Base):
     created_at: Mapped[datetime]
 
 
+_PENDING_ONLY: dict[str, Any] = {
+    "sqlite_where": text("status = 'pending'"),
+    "postgresql_where": text("status = 'pending'"),
+}
+
+
 class OutboxMessage(Base):
     """A message to deliver after the transaction that decided it committed.
 
@@ -164,14 +171,18 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        Index("ix_outbox_due", "status", "kind", "next_attempt_at"),
-        # claim_due's "oldest pending row of each destination", read from the index alone
-        Index("ix_outbox_heads", "kind", "status", "destination", "id"),
+        # claim_due walks the pending rows of its kinds in id order and probes each
+        # one's destination for its oldest pending row: two small partial indexes
+        # (delivered rows, the vast majority over time, are in neither). No other
+        # index may lead with `status`: without statistics PostgreSQL's planner would
+        # pick it for the probe and read every pending row for each candidate.
+        Index("ix_outbox_pending", "kind", "id", **_PENDING_ONLY),
+        Index("ix_outbox_pending_destination", "destination", "id", **_PENDING_ONLY),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
-    destination: Mapped[str] = mapped_column(String(128), index=True)
+    destination: Mapped[str] = mapped_column(String(128))
     dedupe_key: Mapped[str | None] = mapped_column(String(191), unique=True)
     lead_id: Mapped[int | None] = mapped_column(
         ForeignKey("leads.id", ondelete="CASCADE"), index=True

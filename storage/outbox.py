@@ -10,13 +10,16 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, func, insert, literal_column, select, update
+from sqlalchemy.orm import Session, aliased
 
 from storage.models import OutboxMessage
 
 _OUTBOX = cast(Table, OutboxMessage.__table__)
 _INSERT_OUTBOX = insert(_OUTBOX)
+# Written as a literal, not a bound parameter, so that the planners (SQLite's, and
+# PostgreSQL's generic plans for prepared statements) can use the partial indexes.
+_PENDING = literal_column("'pending'")
 
 
 class OutboxRepository:
@@ -77,32 +80,43 @@ class OutboxRepository:
         """Lease the next message of each destination that is due.
 
         Only a destination's oldest pending row (its head) is ever handed out, so one
-        channel's messages are delivered in order even across workers. The head is
-        computed over *every* pending row, leased or row-locked ones included, so a
-        busy head hides the rows behind it. On PostgreSQL the heads are taken with
-        `FOR UPDATE SKIP LOCKED`: a head another worker is claiming right now is
-        skipped (not waited for), and because the rows behind it are not heads they
-        can never overtake it. A head whose claim commits meanwhile is re-checked by
-        PostgreSQL against the WHERE clause (leased or delivered → dropped).
+        channel's messages are delivered in order even across workers. A row is a head
+        when no earlier row of its destination is pending, leased or row-locked ones
+        included, so a busy head hides the rows behind it. The pending rows are walked
+        in id order and each is checked with one probe of the partial index
+        `ix_outbox_pending_destination`: the cost follows the rows handed out, not the
+        backlog (the earlier "min(id) per destination" form read every pending row on
+        each claim, and with a stale planner estimate went quadratic). On PostgreSQL
+        the heads are taken with `FOR UPDATE SKIP LOCKED`: a head another worker is
+        claiming right now is skipped (not waited for), and because the rows behind it
+        are not heads they can never overtake it. A head whose claim commits meanwhile
+        is re-checked by PostgreSQL against the WHERE clause (leased or delivered →
+        dropped).
         """
-        pending = (OutboxMessage.status == "pending") & OutboxMessage.kind.in_(kinds)
-        heads = select(func.min(OutboxMessage.id)).where(pending).group_by(
-            OutboxMessage.destination
+        earlier = aliased(OutboxMessage)
+        # The destination's oldest pending row, leased or not. A correlated scalar
+        # subquery is always run per candidate with the destination as a parameter, so
+        # it is one probe of the (destination, id) partial index whatever the planner's
+        # statistics say (as NOT EXISTS it may become an anti-join over all pending
+        # rows). A destination belongs to one deliverer whatever the kinds of its rows,
+        # so the probe needs no kind.
+        head = (
+            select(func.min(earlier.id))
+            .where(earlier.destination == OutboxMessage.destination, earlier.status == _PENDING)
+            .scalar_subquery()
         )
         query = (
             select(OutboxMessage)
             .where(
-                pending,
-                OutboxMessage.id.in_(heads),
+                OutboxMessage.status == _PENDING,
+                OutboxMessage.kind.in_(kinds),
                 OutboxMessage.next_attempt_at <= now,
                 (OutboxMessage.locked_until.is_(None)) | (OutboxMessage.locked_until <= now),
+                OutboxMessage.id == head,
             )
             .order_by(OutboxMessage.id)
             .limit(limit)
         )
-        if self._session.get_bind().dialect.name != "sqlite":
-            # SQLite has one writer (BEGIN IMMEDIATE): no row locks to take or skip.
-            query = query.with_for_update(skip_locked=True, of=OutboxMessage)
         claimed = list(self._session.scalars(query))
         for message in claimed:
             message.locked_until = now + lease

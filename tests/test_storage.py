@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import event, text
 
 from storage import migrate
 from storage.database import create_database_engine, create_session_factory, normalise_database_url
@@ -77,6 +78,60 @@ def test_outbox_orders_per_destination_dedupes_and_leases(database_url: str) -> 
         assert sorted(m.payload["n"] for m in claimed) == [2, 3]
         assert all(m.attempts == 2 for m in claimed)
     engine.dispose()  # type: ignore[attr-defined]
+
+
+def test_outbox_claims_heads_of_a_backlog_through_the_partial_indexes(database_url: str) -> None:
+    """A deep backlog (Telegram paces replies at ~30/s) must not make each claim read all of it.
+
+    The claim hands out only heads, in id order, and its plan probes each candidate's
+    destination through the pending-rows index instead of scanning every pending row.
+    """
+    uow, engine = _uow(database_url)
+    with uow:  # 40 chats, 25 queued replies each, interleaved as concurrent chats write them
+        for n in range(25):
+            uow.outbox.queue_many(kind="telegram", destination="telegram:", payloads=[],
+                                  now=NOW)
+            for chat in range(40):
+                uow.outbox.queue_many(kind="telegram", destination=f"telegram:{chat}",
+                                      payloads=[{"chat": chat, "n": n}], now=NOW)
+        uow.outbox.add(kind="slack_alert", destination="slack:#a", payload={"n": 0}, now=NOW)
+        uow.commit()
+    lease = timedelta(seconds=30)
+    with uow:
+        claimed = uow.outbox.claim_due(kinds=["telegram"], now=NOW, lease=lease, limit=15)
+        assert [(m.payload["chat"], m.payload["n"]) for m in claimed] == [
+            (chat, 0) for chat in range(15)
+        ]
+        uow.commit()
+    with uow:  # the leased heads hide their followers; the other chats' heads come next
+        claimed = uow.outbox.claim_due(kinds=["telegram"], now=NOW, lease=lease, limit=100)
+        assert [(m.payload["chat"], m.payload["n"]) for m in claimed] == [
+            (chat, 0) for chat in range(15, 40)
+        ]
+        uow.commit()
+    with uow:
+        compiled = _claim_sql(uow, engine)
+        plan = " ".join(str(row) for row in uow.session.execute(text(compiled)))
+    assert "ix_outbox_pending_destination" in plan, plan
+    engine.dispose()  # type: ignore[attr-defined]
+
+
+def _claim_sql(uow: UnitOfWork, engine: object) -> str:
+    """The claim statement with literal parameters, prefixed for the dialect's EXPLAIN."""
+    captured: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def capture(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if "FROM outbox AS outbox_1" in statement or "outbox AS outbox_1" in statement:
+            captured.append(context.compiled.construct_params() and str(
+                context.compiled.statement.compile(
+                    dialect=conn.dialect, compile_kwargs={"literal_binds": True})))
+
+    uow.outbox.claim_due(kinds=["telegram"], now=NOW, lease=timedelta(seconds=1))
+    event.remove(engine, "before_cursor_execute", capture)
+    assert captured, "the claim statement was not seen"
+    sqlite = uow.session.get_bind().dialect.name == "sqlite"
+    return ("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ") + captured[0]
 
 
 def test_processed_messages_are_remembered(database_url: str) -> None:

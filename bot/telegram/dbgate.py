@@ -3,7 +3,8 @@
 SQLite has one writer per database: threads that write at the same time do not run
 faster, they wait in SQLite's busy handler, whose sleeps grow to 100 ms. So with
 SQLite the gate lets one transaction through at a time (in arrival order); with
-PostgreSQL several run at once, each chat still serialised by its row lock.
+PostgreSQL as many run at once as the connection pool holds (less a reserve for
+health checks and jobs), each chat still serialised by its row lock.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
+from storage.database import concurrency
 from storage.unit_of_work import UnitOfWork
 
 P = ParamSpec("P")
@@ -23,10 +25,11 @@ class DatabaseGate:
         self._slots = asyncio.Semaphore(limit)
 
     @classmethod
-    def for_database(cls, uow_factory: Callable[[], UnitOfWork], *, limit: int = 8) -> DatabaseGate:
+    def for_database(cls, uow_factory: Callable[[], UnitOfWork]) -> DatabaseGate:
+        """One at a time on SQLite; on PostgreSQL as many as the pool holds (less a reserve)."""
         with uow_factory() as uow:
-            dialect = uow.session.get_bind().dialect.name
-        return cls(1 if dialect == "sqlite" else limit)
+            bind = uow.session.get_bind()
+        return cls(concurrency(bind.engine))
 
     async def run(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         async with self._slots:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -61,7 +61,7 @@ def sample_database(uow: UnitOfWork, now: datetime) -> list[GaugeFamily]:
     age: dict[Labels, float] = {}
     rows = session.execute(
         select(OutboxMessage.kind, func.count(), func.min(OutboxMessage.created_at))
-        .where(OutboxMessage.status == "pending")
+        .where(OutboxMessage.status == literal_column("'pending'"))  # the partial index
         .group_by(OutboxMessage.kind)
     )
     for kind, count, oldest in rows:
