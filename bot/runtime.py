@@ -73,8 +73,12 @@ def _telegram(container: Container, options: TelegramOptions | None) -> Telegram
     return TelegramRuntime(
         token=token.get_secret_value(), base_url=container.settings.telegram_api_base_url,
         service=container.service, uow_factory=container.uow, clock=container.clock,
-        options=options,
+        options=options or _default_telegram_options(container),
     )
+
+
+def _default_telegram_options(container: Container) -> TelegramOptions:
+    return TelegramOptions(overall_per_second=container.settings.telegram_send_rate)
 
 
 def _slack(container: Container, policy: SlackPolicy | None = None) -> SlackRuntime:
@@ -207,7 +211,8 @@ async def run_all(
         polling = asyncio.create_task(run_polling(
             token=token.get_secret_value(), base_url=settings.telegram_api_base_url,
             service=container.service, uow_factory=container.uow, clock=container.clock,
-            options=telegram_options, handle_signals=False, started=on_started, stop_event=stop,
+            options=telegram_options or _default_telegram_options(container),
+            handle_signals=False, started=on_started, stop_event=stop,
         ), name="polling")
         http: asyncio.Task[None] | None = None
         # HTTP when something needs it: Slack's endpoints, or the events API.

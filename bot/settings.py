@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
+    # Messages a second the bot may send in all (Telegram's limit is about 30; paid
+    # broadcasts raise it). One process at a time sends, so this is the bot's total.
+    telegram_send_rate: int = Field(default=30, ge=1, le=1000)
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None

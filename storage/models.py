@@ -216,3 +216,17 @@ class KeyValue(Base):
     key: Mapped[str] = mapped_column(String(191), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime]
+
+
+class Lease(Base):
+    """Work that one process at a time does, e.g. sending to Telegram at the bot's global pace.
+
+    A holder renews its lease well before `expires_at`; a process that died simply stops
+    renewing, and another takes over once the lease has expired.
+    """
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime]

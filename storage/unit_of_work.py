@@ -6,6 +6,7 @@ from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.leases import LeaseRepository
 from storage.outbox import OutboxRepository
 from storage.repositories import (
     AnswerRepository,
@@ -28,6 +29,7 @@ class UnitOfWork:
     outbox: OutboxRepository
     processed: ProcessedMessageRepository
     key_values: KeyValueRepository
+    leases: LeaseRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -41,6 +43,7 @@ class UnitOfWork:
         self.outbox = OutboxRepository(self.session)
         self.processed = ProcessedMessageRepository(self.session)
         self.key_values = KeyValueRepository(self.session)
+        self.leases = LeaseRepository(self.session)
         return self
 
     def __exit__(

@@ -64,6 +64,9 @@ class Cluster:
             "DATABASE_URL": database_url, "LEADBOT_AUTO_MIGRATE": "false",
             "TELEGRAM_BOT_TOKEN": telegram.token, "TELEGRAM_API_BASE_URL": telegram.base_url,
             "TELEGRAM_WEBHOOK_SECRET": SECRET,
+            # One process sends for the bot; the fake does not enforce Telegram's 30/s,
+            # and this test is about exactly-once and order, not pacing.
+            "TELEGRAM_SEND_RATE": "300",
             "TELEGRAM_WEBHOOK_URL": "https://bot.example.com/telegram/webhook",
             "SLACK_BOT_TOKEN": "xoxb-fake-token", "SLACK_API_BASE_URL": slack.base_url,
             "SLACK_CHANNEL": "#sales", "LOG_FORMAT": "json", "LOG_LEVEL": "INFO",

@@ -157,3 +157,30 @@ def test_sqlite_uses_wal(sqlite_url: str) -> None:
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     engine.dispose()
+
+
+def test_a_lease_has_one_holder_until_it_expires_or_is_released(database_url: str) -> None:
+    uow, engine = _uow(database_url)
+    ttl = timedelta(seconds=15)
+    with uow:
+        assert uow.leases.holder("sender", now=NOW) is None
+        assert uow.leases.hold("sender", "a", now=NOW, ttl=ttl)
+        assert not uow.leases.hold("sender", "b", now=NOW, ttl=ttl)
+        assert uow.leases.hold("other", "b", now=NOW, ttl=ttl)  # leases are independent
+        uow.commit()
+    with uow:  # the holder renews; the other keeps being refused while it does
+        assert uow.leases.hold("sender", "a", now=NOW + timedelta(seconds=10), ttl=ttl)
+        assert not uow.leases.hold("sender", "b", now=NOW + timedelta(seconds=20), ttl=ttl)
+        assert uow.leases.holder("sender", now=NOW + timedelta(seconds=20)) == "a"
+        uow.commit()
+    expired = NOW + timedelta(seconds=25)
+    with uow:  # a holder that stopped renewing (killed) is taken over once expired
+        assert uow.leases.holder("sender", now=expired) is None
+        assert uow.leases.hold("sender", "b", now=expired, ttl=ttl)
+        assert not uow.leases.hold("sender", "a", now=expired, ttl=ttl)
+        uow.leases.release("sender", "a")  # not a's to release: nothing happens
+        assert uow.leases.holder("sender", now=expired) == "b"
+        uow.leases.release("sender", "b")
+        assert uow.leases.hold("sender", "a", now=expired, ttl=ttl)  # released: free at once
+        uow.commit()
+    engine.dispose()  # type: ignore[attr-defined]

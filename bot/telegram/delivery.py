@@ -7,6 +7,13 @@ the sending side: claim due rows (each chat's oldest first, so a chat's replies
 keep their order), pace them per chat, send, and record the outcome — delivered,
 retry later (429 `retry_after`, 5xx, timeouts, with back-off) or failed (the user
 blocked the bot, a request Telegram will never accept).
+
+Telegram allows a bot about 30 messages a second in all, whichever process sends
+them. So every process runs this loop, but only the holder of the "telegram-sender"
+lease (:mod:`storage.leases`) claims and sends; the others record their last
+outcomes and check every few seconds whether the lease is free (its holder stopped,
+or died and stopped renewing). The holder also polls for rows queued by the other
+processes, which cannot wake it directly.
 """
 
 from __future__ import annotations
@@ -14,6 +21,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
+import socket
+import uuid
 import warnings
 from collections.abc import Callable
 from contextlib import suppress
@@ -41,6 +51,7 @@ from storage.unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 
 KIND = "telegram"
+SENDER_LEASE = "telegram-sender"
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
@@ -53,8 +64,15 @@ class DeliveryPolicy:
     max_attempts: int = 12
     first_backoff: float = 0.5
     max_backoff: float = 300.0
-    # Rows may also be queued by other processes (e.g. a rep's reply from Slack).
-    idle_poll: float = 2.0
+    # Rows may also be queued by other processes (web processes, a rep's reply from
+    # Slack): the sending process looks for them this often when nothing woke it.
+    idle_poll: float = 0.5
+    # Only one process sends (the bot's ~30/s is global). The holder renews its lease
+    # every `lease_renew_every` seconds; if it dies, another process takes over within
+    # `sender_lease` plus `lease_check_every`.
+    sender_lease: timedelta = timedelta(seconds=15)
+    lease_renew_every: float = 5.0
+    lease_check_every: float = 2.0
     # Kicks arriving faster than this are coalesced into one claim: under load every
     # handled message kicks, and a claim per message would compete with the messages
     # themselves for the database (Telegram's ~30 sends/s is the pace anyway).
@@ -110,6 +128,8 @@ class TelegramDelivery:
         # one SQLite write per round instead of two per message.
         self._outcomes: list[_Outcome] = []
         self._loop_task: asyncio.Task[None] | None = None
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.sending = False  # whether this process holds the sender lease
 
     def kick(self) -> None:
         self._kicked.set()
@@ -125,15 +145,16 @@ class TelegramDelivery:
             await self._loop_task
         if self._in_flight:
             await asyncio.wait(list(self._in_flight.values()), timeout=grace)
-        if self._outcomes:
-            try:
-                await self._gate.run(self._claim, self._take_outcomes(), claim=False)
-            except Exception:  # leases expire; the rows are retried by the next process
-                log.exception("could not record the last delivery outcomes")
+        try:
+            await self._gate.run(self._finish, self._take_outcomes())
+        except Exception:  # leases expire; the rows are retried by the next process
+            log.exception("could not record the last delivery outcomes")
+        self.sending = False
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         last_claim = -self._policy.min_claim_interval
+        lease_due = loop.time()  # when to renew the sender lease, or try to take it
         while not self._stopping:
             pause = last_claim + self._policy.min_claim_interval - loop.time()
             if pause > 0 and not self._outcomes:
@@ -143,23 +164,32 @@ class TelegramDelivery:
             last_claim = loop.time()
             self._kicked.clear()
             outcomes = self._take_outcomes()
+            check_lease = loop.time() >= lease_due
             room = self._policy.max_in_flight - len(self._in_flight)
-            try:
-                jobs = await self._gate.run(self._claim, outcomes, limit=room) if room > 0 else (
-                    await self._gate.run(self._claim, outcomes, claim=False) if outcomes else []
-                )
-            except Exception:  # the database is down: keep the loop alive, try again
-                log.exception("could not claim Telegram replies")
-                self._outcomes[:0] = outcomes  # record them with the next attempt
-                jobs = []
+            jobs: list[_Job] = []
+            if check_lease or (self.sending and room > 0) or outcomes:
+                try:
+                    jobs, self.sending = await self._gate.run(
+                        self._claim, outcomes, check_lease=check_lease,
+                        claim=room > 0, limit=max(room, 0),
+                    )
+                except Exception:  # the database is down: keep the loop alive, try again
+                    log.exception("could not claim Telegram replies")
+                    self._outcomes[:0] = outcomes  # record them with the next attempt
+                    self.sending, check_lease = False, True
+                if check_lease:
+                    lease_due = loop.time() + (self._policy.lease_renew_every if self.sending
+                                               else self._policy.lease_check_every)
             for job in jobs:
                 task = asyncio.create_task(self._deliver(job), name=f"deliver:{job.destination}")
                 self._in_flight[job.destination] = task
                 task.add_done_callback(functools.partial(self._finished, job.destination))
             # Woken by new rows (kick), finished sends, and retries falling due
             # (_wake_at); the idle poll picks up rows queued by other processes.
+            wait = self._policy.idle_poll if self.sending else self._policy.lease_check_every
             with suppress(TimeoutError):
-                await asyncio.wait_for(self._kicked.wait(), timeout=self._policy.idle_poll)
+                await asyncio.wait_for(self._kicked.wait(),
+                                       timeout=max(0.0, min(wait, lease_due - loop.time())))
 
     def _finished(self, destination: str, _task: asyncio.Task[None]) -> None:
         self._in_flight.pop(destination, None)
@@ -172,26 +202,45 @@ class TelegramDelivery:
     # --- database side (runs in a worker thread) ------------------------------------
 
     def _claim(
-        self, outcomes: list[_Outcome], *, claim: bool = True, limit: int = 50
-    ) -> list[_Job]:
-        """Record finished sends, then lease the next due row of each idle chat."""
+        self, outcomes: list[_Outcome], *, check_lease: bool, claim: bool, limit: int
+    ) -> tuple[list[_Job], bool]:
+        """Record finished sends, renew (or try to take) the sender lease when due, and
+        — holding it — lease the next due row of each idle chat. Returns (jobs, sending)."""
         now = self._clock()
         with self._uow_factory() as uow:
-            for outcome in outcomes:
-                if outcome.result is not None:
-                    uow.outbox.mark_delivered(outcome.row_id, result=outcome.result, now=now)
-                elif outcome.retry_at is not None:
-                    uow.outbox.mark_retry(outcome.row_id, error=outcome.error, retry_at=outcome.retry_at)
-                else:
-                    uow.outbox.mark_failed(outcome.row_id, error=outcome.error)
+            self._record_outcomes(uow, outcomes, now)
+            sending = self.sending
+            if check_lease:
+                sending = uow.leases.hold(SENDER_LEASE, self.holder, now=now,
+                                          ttl=self._policy.sender_lease)
             jobs: list[_Job] = []
-            if claim:
+            if sending and claim:
                 rows = uow.outbox.claim_due(
                     kinds=[KIND], now=now, lease=self._policy.lease, limit=min(limit, 50)
                 )
                 jobs = [self._job(uow, row) for row in rows]
             uow.commit()
-        return jobs
+        if check_lease and sending != self.sending:
+            log.info("%s sending Telegram replies", "now" if sending else "no longer")
+        return jobs, sending
+
+    def _finish(self, outcomes: list[_Outcome]) -> None:
+        """On stop: record the last outcomes and hand the sender lease over at once."""
+        now = self._clock()
+        with self._uow_factory() as uow:
+            self._record_outcomes(uow, outcomes, now)
+            uow.leases.release(SENDER_LEASE, self.holder)
+            uow.commit()
+
+    @staticmethod
+    def _record_outcomes(uow: UnitOfWork, outcomes: list[_Outcome], now: datetime) -> None:
+        for outcome in outcomes:
+            if outcome.result is not None:
+                uow.outbox.mark_delivered(outcome.row_id, result=outcome.result, now=now)
+            elif outcome.retry_at is not None:
+                uow.outbox.mark_retry(outcome.row_id, error=outcome.error, retry_at=outcome.retry_at)
+            else:
+                uow.outbox.mark_failed(outcome.row_id, error=outcome.error)
 
     def _job(self, uow: UnitOfWork, row: OutboxMessage) -> _Job:
         lang, previous, question = "en", None, None
