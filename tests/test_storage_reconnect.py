@@ -1,0 +1,75 @@
+"""PostgreSQL connections cut under the pool (a database restart, a proxy's idle timeout).
+
+The pool pings a connection only when it sat idle; one in steady use that was cut
+fails its transaction once, and the next transaction gets a working connection.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from storage import migrate
+from storage.database import create_database_engine, create_session_factory
+from storage.unit_of_work import UnitOfWork
+from tests.databases import fresh_postgres_database, postgres_unavailable_reason
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    reason = postgres_unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    with fresh_postgres_database() as url:
+        yield url
+
+
+def _cut_every_connection(url: str) -> int:
+    """What a restart does to the pool: terminate every backend of the database."""
+    libpq = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(libpq, autocommit=True) as admin:
+        rows = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return len(rows)
+
+
+def _backend_pid(uow_factory: Any) -> int:
+    with uow_factory() as uow:
+        return int(uow.session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def _engine(url: str, **options: Any) -> tuple[Any, Any]:
+    engine = create_database_engine(url, pool_size=3, **options)
+    migrate.upgrade(engine)
+    factory = create_session_factory(engine)
+    return engine, lambda: UnitOfWork(factory)
+
+
+def test_an_idle_connection_that_was_cut_is_replaced_before_use(postgres_url: str) -> None:
+    engine, uow = _engine(postgres_url, ping_after_idle=0.2)
+    before = _backend_pid(uow)
+    assert _cut_every_connection(postgres_url) >= 1
+    time.sleep(0.3)  # idle longer than the threshold: checked at checkout
+    assert _backend_pid(uow) != before  # a new connection, and no error on the way
+    engine.dispose()
+
+
+def test_a_busy_connection_that_was_cut_fails_once_then_the_pool_recovers(
+    postgres_url: str,
+) -> None:
+    engine, uow = _engine(postgres_url, ping_after_idle=3600)  # never pinged
+    _backend_pid(uow)
+    assert _cut_every_connection(postgres_url) >= 1
+    with pytest.raises(DBAPIError) as failure:
+        _backend_pid(uow)
+    assert failure.value.connection_invalidated
+    _backend_pid(uow)  # the pool replaced the cut connections
+    engine.dispose()
