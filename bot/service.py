@@ -135,6 +135,7 @@ class LeadService:
             _update_profile(lead, profile)
             state = self._load_state(script, active[1] if active else None, lead, profile)
             result = step(script, state, inbound, now)
+            saved_state = result.state.model_dump(mode="json")
             conversation_id = active[0] if active else None
             if conversation_id is None or any(
                 isinstance(e, ConversationStarted) and e.restart for e in result.events
@@ -143,15 +144,9 @@ class LeadService:
                     lead_id=lead.id,
                     script_id=script.id,
                     script_version=loaded.version,
-                    state=result.state.model_dump(mode="json"),
+                    state=saved_state,
                     now=now,
                 )
-            uow.conversations.save_state(
-                conversation_id,
-                state=result.state.model_dump(mode="json"),
-                status=result.state.status,
-                now=now,
-            )
             erased = self._apply_events(
                 script, uow, lead, conversation_id, state, result.state, result.events, now
             )
@@ -167,7 +162,8 @@ class LeadService:
                     now=now,
                 )
             if not erased:
-                uow.leads.save(lead)
+                uow.leads.save(lead, conversation_id=conversation_id, state=saved_state,
+                               status=result.state.status, now=now)
             handled = Handled(
                 lead_id=None if erased else lead.id,
                 replies=result.replies,

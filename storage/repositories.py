@@ -62,6 +62,29 @@ _LOAD_CHAT = (
     .order_by(_CONVERSATIONS.c.id.desc())
     .limit(1)
 )
+# PostgreSQL: lock the lead *and* its active conversation and read both in one
+# statement. Locking both matters: under READ COMMITTED, after waiting for a lock,
+# PostgreSQL re-reads the latest version of the locked rows only, so the state comes
+# from the transaction that held the lock, not from the snapshot taken before the
+# wait. No row (a new chat, no active conversation, or a conversation restarted
+# meanwhile) falls back to locking the lead alone and reading the state after.
+_LOCK_CHAT = (
+    select(
+        *_LEADS.c,
+        _CONVERSATIONS.c.id.label("conversation_id"),
+        _CONVERSATIONS.c.state.label("conversation_state"),
+    )
+    .select_from(
+        _LEADS.join(
+            _CONVERSATIONS,
+            (_CONVERSATIONS.c.lead_id == _LEADS.c.id) & _CONVERSATIONS.c.active.is_(True),
+        )
+    )
+    .where(_LEADS.c.channel == bindparam("channel"), _LEADS.c.chat_id == bindparam("chat_id"))
+    .order_by(_CONVERSATIONS.c.id.desc())
+    .limit(1)
+    .with_for_update(of=[_LEADS, _CONVERSATIONS])
+)
 # The columns a message can change; owner and disqualification belong to sales actions
 # and are never written from here (a rep's claim is not overwritten by a chat message).
 SERVICE_COLUMNS = (
@@ -71,9 +94,11 @@ SERVICE_COLUMNS = (
 )
 _SAVE_LEAD = (
     update(_LEADS)
-    .where(_LEADS.c.id == bindparam("lead_id"))
+    # Not "lead_id": in the combined statement that name would also SET conversations.lead_id.
+    .where(_LEADS.c.id == bindparam("saved_lead_id"))
     .values({name: bindparam(f"new_{name}") for name in SERVICE_COLUMNS})
 )
+_SAVE_LEAD_AND_STATE = _SAVE_LEAD.add_cte(_SAVE_STATE.cte("saved_state"))
 _INSERT_EVENT = insert(_EVENTS)
 _INSERT_ANSWER = insert(_ANSWERS)
 # INSERT … ON CONFLICT DO NOTHING is written as text: SQLAlchemy's dialect-specific
@@ -116,14 +141,19 @@ class LeadRepository:
     ) -> tuple[LeadRecord, tuple[int, dict[str, Any]] | None]:
         """The chat's lead (created when new) and its active conversation's (id, state).
 
-        On PostgreSQL the lead row is locked first and the conversation read after:
-        under READ COMMITTED a row joined in the locking statement would come from the
-        snapshot taken before the wait, missing what the other process just wrote.
+        On PostgreSQL both rows are locked by the reading statement (`_LOCK_CHAT`), or,
+        when that finds nothing, the lead row is locked first and the conversation read
+        after: under READ COMMITTED a row joined *without* being locked would come from
+        the snapshot taken before the wait, missing what the other process just wrote.
         """
+        params = {"channel": channel, "chat_id": chat_id}
         if self._for_update():
+            locked = self._session.execute(_LOCK_CHAT, params).first()
+            if locked is not None:
+                return LeadRecord.from_row(locked), (
+                    locked.conversation_id, locked.conversation_state)
             lead = self.load_for_message(channel, chat_id, now=now)
             return lead, ConversationRepository(self._session).active_state(lead.id)
-        params = {"channel": channel, "chat_id": chat_id}
         row = self._session.execute(_LOAD_CHAT, params).first()
         if row is None:
             return self.load_for_message(channel, chat_id, now=now), None
@@ -143,10 +173,23 @@ class LeadRepository:
             row = self._session.execute(query, params).one()
         return LeadRecord.from_row(row)
 
-    def save(self, record: LeadRecord) -> None:
-        """Write back what a message may change (every message moves `updated_at`)."""
+    def save(
+        self, record: LeadRecord, *, conversation_id: int, state: dict[str, Any], status: str,
+        now: datetime,
+    ) -> None:
+        """Write back what a message may change: the lead and its conversation's state.
+
+        One statement on PostgreSQL (the state update rides along as a CTE); two on
+        SQLite, which has no data-modifying CTEs (and no round trips to save).
+        """
         params = {f"new_{name}": getattr(record, name) for name in SERVICE_COLUMNS}
-        self._session.execute(_SAVE_LEAD, {"lead_id": record.id, **params})
+        params.update(saved_lead_id=record.id, conversation_id=conversation_id, new_state=state,
+                      new_status=status, now=now)
+        if self._for_update():
+            self._session.execute(_SAVE_LEAD_AND_STATE, params)
+            return
+        self._session.execute(_SAVE_STATE, params)
+        self._session.execute(_SAVE_LEAD, params)
 
     def delete_by_id(self, lead_id: int) -> None:
         """Delete a lead; its conversations, answers, events and outbox rows go with it."""
@@ -249,13 +292,6 @@ class ConversationRepository:
         )
         return int(inserted.scalar_one())
 
-    def save_state(
-        self, conversation_id: int, *, state: dict[str, Any], status: str, now: datetime
-    ) -> None:
-        self._session.execute(
-            _SAVE_STATE,
-            {"conversation_id": conversation_id, "new_state": state, "new_status": status, "now": now},
-        )
 
 
 class AnswerRepository:
