@@ -8,6 +8,14 @@ the processes at random as a load balancer would. Reports updates/s, p50 / p99 o
 the webhook round trip, the peak RSS of the web processes, and how many replies
 were still queued when the load stopped (Telegram's ~30 messages/s per bot paces them).
 
+It also reports the CPU time (user + system) spent per update during the measured run
+(warm-up and start-up excluded), split by who spent it: `web`, the `leadbot serve`
+processes (with SQLite this includes the database work, which runs inside them); `db`,
+the PostgreSQL backends connected to the benchmark's database, read from /proc when the
+server runs on this machine (`-` for SQLite, a remote server or an unreadable /proc;
+backends that disconnect during the run are missed); `client`, the load generator
+itself. Replies still queued when the run ends are sent, and paid for, after it.
+
     python benchmarks/webhook_load.py                         # SQLite, one process
     python benchmarks/webhook_load.py --database-url postgresql+psycopg://postgres@127.0.0.1/test \\
         --processes 2
@@ -29,8 +37,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +61,15 @@ TOKEN = "123:ABC"
 
 
 @dataclass(frozen=True)
+class CpuTimes:
+    """CPU seconds (user + system) spent during the measured run; None: not measurable."""
+
+    web: float | None
+    db: float | None
+    client: float
+
+
+@dataclass(frozen=True)
 class Result:
     label: str
     updates: int
@@ -62,12 +79,18 @@ class Result:
     peak_rss_mb: float
     replies_pending: int
     retries: int
+    cpu: CpuTimes
 
     def line(self) -> str:
+        def per_update(seconds: float | None) -> str:
+            return "-" if seconds is None else f"{seconds / self.updates * 1000:.2f} ms"
+
         return (f"{self.label:<22} {self.updates / self.seconds:>8.0f} updates/s   "
                 f"p50 {self.p50_ms:6.1f} ms   p99 {self.p99_ms:6.1f} ms   "
                 f"peak RSS {self.peak_rss_mb:5.0f} MB/process   "
-                f"replies still queued {self.replies_pending}   retries {self.retries}")
+                f"replies still queued {self.replies_pending}   retries {self.retries}   "
+                f"CPU/update web {per_update(self.cpu.web)}  db {per_update(self.cpu.db)}  "
+                f"client {per_update(self.cpu.client)}")
 
 
 def free_port() -> int:
@@ -85,6 +108,93 @@ def peak_rss_mb(pid: int) -> float:
     except OSError:
         pass
     return float("nan")
+
+
+def process_cpu_ticks(pid: int, *, command: str | None = None) -> int | None:
+    """utime + stime of a process in clock ticks, from /proc/<pid>/stat (Linux).
+
+    None when the process can't be read, or isn't named `command` (a pid from another
+    pid namespace, e.g. a server in a container, may be an unrelated local process).
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    name, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+    if command is not None and name != command:
+        return None
+    return int(fields[11]) + int(fields[12])  # fields 14 and 15; `fields` starts at field 3
+
+
+def cpu_ticks(pids: list[int], *, command: str | None = None) -> dict[int, int] | None:
+    """pid -> CPU ticks of the readable ones; None if there are pids and none is readable."""
+    ticks = {pid: t for pid in pids if (t := process_cpu_ticks(pid, command=command)) is not None}
+    return ticks if ticks or not pids else None
+
+
+def ticks_spent(before: dict[int, int] | None, after: dict[int, int] | None) -> float | None:
+    """CPU seconds spent between two samples; a pid new in `after` counts in full."""
+    if before is None or after is None:
+        return None
+    ticks = sum(t - before.get(pid, 0) for pid, t in after.items())
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def libpq_url(database_url: str) -> str:
+    return database_url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def local_postgres(database_url: str) -> str | None:
+    """The libpq URL of `database_url` if it's a PostgreSQL server on this machine."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    if url.get_backend_name() != "postgresql" or url.host not in (None, "", "127.0.0.1",
+                                                                  "localhost", "::1"):
+        return None
+    return libpq_url(database_url)
+
+
+def postgres_backends(libpq: str) -> list[int]:
+    """Pids of the server backends connected to the database, this query's own excepted."""
+    import psycopg
+
+    with psycopg.connect(libpq, autocommit=True) as connection:
+        rows = connection.execute("SELECT pid FROM pg_stat_activity "
+                                  "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        return [int(pid) for pid, in rows]
+
+
+class CpuMeter:
+    """CPU spent in a window by the web processes, local PostgreSQL backends and this process."""
+
+    def __init__(self, web_pids: list[int], database_url: str) -> None:
+        self._web_pids = web_pids
+        self._postgres = local_postgres(database_url)
+        self.spent: CpuTimes | None = None
+
+    def _backends(self) -> list[int]:
+        return postgres_backends(self._postgres) if self._postgres else []
+
+    @contextmanager
+    def window(self) -> Iterator[None]:
+        """Samples before and after the body; `spent` holds the difference."""
+        backends = self._backends()  # queried before the window opens
+        db_before = cpu_ticks(backends, command="postgres")
+        web_before = cpu_ticks(self._web_pids)
+        client_before = time.process_time()
+        yield
+        client = time.process_time() - client_before
+        web_after = cpu_ticks(self._web_pids)
+        # Read the known backends as the window closes (the outbox keeps them busy), then
+        # look for connections opened during the run: their whole CPU time counts.
+        db_after = cpu_ticks(backends, command="postgres")
+        joined = cpu_ticks([pid for pid in self._backends() if pid not in backends],
+                           command="postgres")
+        db_end = None if db_after is None or joined is None else db_after | joined
+        self.spent = CpuTimes(web=ticks_spent(web_before, web_after),
+                              db=ticks_spent(db_before, db_end) if self._postgres else None,
+                              client=client)
 
 
 def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -161,7 +271,10 @@ def outbox_pending(database_url: str) -> int:
 
 
 async def load(urls: list[str], *, prospects: int, connections: int, warmup: int,
-               rate: float | None = None) -> tuple[TrafficStats, float]:
+               rate: float | None = None,
+               measured: Callable[[], AbstractContextManager[object]] = nullcontext,
+               ) -> tuple[TrafficStats, float]:
+    """Plays `warmup` prospects, then `prospects` more inside `measured()` (timed)."""
     rng = random.Random(5)
     people = make_prospects(prospects + warmup, first_chat_id=50_000)
     # A lean client: httpx would spend more of the two cores than the server measured.
@@ -179,9 +292,11 @@ async def load(urls: list[str], *, prospects: int, connections: int, warmup: int
 
         await run(people[:warmup], TrafficStats())  # connections, caches, JIT-free warm-up
         stats = TrafficStats()
-        started = time.perf_counter()
-        await run(people[warmup:], stats)
-        return stats, time.perf_counter() - started
+        with measured():
+            started = time.perf_counter()
+            await run(people[warmup:], stats)
+            seconds = time.perf_counter() - started
+        return stats, seconds
 
 
 def bench(label: str, database_url: str, processes: int, *, prospects: int, connections: int,
@@ -195,22 +310,25 @@ def bench(label: str, database_url: str, processes: int, *, prospects: int, conn
             env.pop(name, None)
         with web_processes(processes, env, logs) as web:
             urls = [p.url + "/telegram/webhook" for p in web]  # type: ignore[attr-defined]
+            meter = CpuMeter([p.pid for p in web], database_url)
             stats, seconds = asyncio.run(load(urls, prospects=prospects, connections=connections,
-                                              warmup=max(10, prospects // 20), rate=rate))
+                                              warmup=max(10, prospects // 20), rate=rate,
+                                              measured=meter.window))
             # Telegram allows ~30 messages/s per bot (AIORateLimiter paces the sends), so
             # at hundreds of updates/s the replies trail behind the intake.
             pending = outbox_pending(database_url)
             rss = max(peak_rss_mb(p.pid) for p in web)
     latencies = stats.latencies
+    assert meter.spent is not None
     return Result(label, len(latencies), seconds, percentile(latencies, 0.5) * 1000,
-                  percentile(latencies, 0.99) * 1000, rss, pending, stats.retries)
+                  percentile(latencies, 0.99) * 1000, rss, pending, stats.retries, meter.spent)
 
 
 @contextmanager
 def postgres_database(admin_url: str) -> Iterator[str]:
     import psycopg
 
-    libpq = admin_url.replace("postgresql+psycopg://", "postgresql://")
+    libpq = libpq_url(admin_url)
     name = f"leadbot_bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(libpq, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
