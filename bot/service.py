@@ -127,11 +127,10 @@ class LeadService:
         loaded = self._script_of()
         script = loaded.script
         with self._uow_factory() as uow:
-            if message_id is not None and not uow.processed.remember(
-                key.channel, message_id, now=now
-            ):
+            chat = uow.leads.load_chat(key.channel, key.chat_id, now=now, message_id=message_id)
+            if chat is None:  # this message id was processed before
                 return Handled(lead_id=None, replies=(), events=(), duplicate=True)
-            lead, active = uow.leads.load_chat(key.channel, key.chat_id, now=now)
+            lead, active = chat
             _update_profile(lead, profile)
             state = self._load_state(script, active[1] if active else None, lead, profile)
             result = step(script, state, inbound, now)

@@ -60,19 +60,20 @@ class OutboxRepository:
         lead_id: int | None = None,
     ) -> None:
         """Queue several messages for one destination in one statement (the replies to a message)."""
-        if not payloads:
-            return
-        self._session.execute(
-            _INSERT_OUTBOX,
-            [
-                {
-                    "kind": kind, "destination": destination, "dedupe_key": None,
-                    "lead_id": lead_id, "payload": payload, "status": "pending", "attempts": 0,
-                    "next_attempt_at": now, "created_at": now,
-                }
-                for payload in payloads
-            ],
-        )
+        rows = [
+            {
+                "kind": kind, "destination": destination, "dedupe_key": None,
+                "lead_id": lead_id, "payload": payload, "status": "pending", "attempts": 0,
+                "next_attempt_at": now, "created_at": now,
+            }
+            for payload in payloads
+        ]
+        if len(rows) == 1:
+            # The usual case (one reply): a plain execute. A list would go through the
+            # driver's executemany, which on PostgreSQL costs a pipeline set-up.
+            self._session.execute(_INSERT_OUTBOX, rows[0])
+        elif rows:
+            self._session.execute(_INSERT_OUTBOX, rows)
 
     def claim_due(
         self, *, kinds: Sequence[str], now: datetime, lease: timedelta, limit: int = 50

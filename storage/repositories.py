@@ -9,7 +9,21 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import (
+    Integer,
+    Table,
+    bindparam,
+    column,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -85,6 +99,24 @@ _LOCK_CHAT = (
     .limit(1)
     .with_for_update(of=[_LEADS, _CONVERSATIONS])
 )
+# The same, and the message id remembered, in one statement. The lock is taken only
+# when the id is new (EXISTS fresh), so the insert always comes first and a
+# duplicate never waits for the chat's lock. Always one row: `fresh`, and the chat's
+# columns (all NULL when `_LOCK_CHAT` found nothing).
+_FRESH = (
+    text(
+        "INSERT INTO processed_messages (channel, message_id, processed_at) "
+        "VALUES (:channel, :message_id, :now) ON CONFLICT DO NOTHING RETURNING 1 AS inserted"
+    )
+    .bindparams(bindparam("now", type_=UTCDateTime()))
+    .columns(column("inserted", Integer))
+    .cte("fresh")
+)
+_IS_FRESH = exists(select(_FRESH.c.inserted))
+_FRESH_CHAT = _LOCK_CHAT.where(_IS_FRESH).cte("chat")
+_REMEMBER_AND_LOCK_CHAT = select(*_FRESH_CHAT.c, _IS_FRESH.label("fresh")).select_from(
+    select(literal(1).label("one")).subquery("one").outerjoin(_FRESH_CHAT, true())
+)
 # The columns a message can change; owner and disqualification belong to sales actions
 # and are never written from here (a rep's claim is not overwritten by a chat message).
 SERVICE_COLUMNS = (
@@ -137,9 +169,12 @@ class LeadRepository:
         return self._session.scalars(query).first()
 
     def load_chat(
-        self, channel: str, chat_id: str, *, now: datetime
-    ) -> tuple[LeadRecord, tuple[int, dict[str, Any]] | None]:
+        self, channel: str, chat_id: str, *, now: datetime, message_id: str | None = None
+    ) -> tuple[LeadRecord, tuple[int, dict[str, Any]] | None] | None:
         """The chat's lead (created when new) and its active conversation's (id, state).
+
+        With `message_id`, the id is remembered first, and None is returned when it was
+        already there (a duplicate delivery: nothing to do).
 
         On PostgreSQL both rows are locked by the reading statement (`_LOCK_CHAT`), or,
         when that finds nothing, the lead row is locked first and the conversation read
@@ -148,12 +183,24 @@ class LeadRepository:
         """
         params = {"channel": channel, "chat_id": chat_id}
         if self._for_update():
-            locked = self._session.execute(_LOCK_CHAT, params).first()
+            if message_id is None:
+                locked = self._session.execute(_LOCK_CHAT, params).first()
+            else:
+                row = self._session.execute(
+                    _REMEMBER_AND_LOCK_CHAT, {**params, "message_id": message_id, "now": now}
+                ).one()
+                if not row.fresh:
+                    return None
+                locked = row if row.id is not None else None
             if locked is not None:
                 return LeadRecord.from_row(locked), (
                     locked.conversation_id, locked.conversation_state)
             lead = self.load_for_message(channel, chat_id, now=now)
             return lead, ConversationRepository(self._session).active_state(lead.id)
+        if message_id is not None and not ProcessedMessageRepository(self._session).remember(
+            channel, message_id, now=now
+        ):
+            return None
         row = self._session.execute(_LOAD_CHAT, params).first()
         if row is None:
             return self.load_for_message(channel, chat_id, now=now), None
