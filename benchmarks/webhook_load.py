@@ -20,6 +20,7 @@ itself. Replies still queued when the run ends are sent, and paid for, after it.
     python benchmarks/webhook_load.py --database-url postgresql+psycopg://postgres@127.0.0.1/test \\
         --processes 2
     python benchmarks/webhook_load.py --matrix                # the four configurations
+    python benchmarks/webhook_load.py --matrix --only 'sqlite ×1,postgresql ×2' --rounds 5
 
 With `--matrix`, PostgreSQL runs use fresh databases created on the server of
 `--postgres-admin-url` (default: the local test server) and dropped afterwards.
@@ -32,6 +33,7 @@ import asyncio
 import os
 import random
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -350,6 +352,11 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
     parser.add_argument("--matrix", action="store_true",
                         help="SQLite ×1, then PostgreSQL ×1, ×2, ×4 (fresh databases)")
+    parser.add_argument("--only", default=None,
+                        help="with --matrix: the labels to run, e.g. 'sqlite ×1,postgresql ×2'")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run the configurations this many times, interleaved, and print "
+                             "each one's median (figures on a shared machine drift over minutes)")
     parser.add_argument("--postgres-admin-url",
                         default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
@@ -365,16 +372,37 @@ def main() -> None:
         else:
             backend = (args.database_url or "sqlite").split(":", 1)[0].split("+")[0]
             runs = [(f"{backend} ×{args.processes}", args.database_url, args.processes)]
-        for label, url, processes in runs:
-            if url == "pg":
-                with postgres_database(args.postgres_admin_url) as database_url:
+        if args.only:
+            wanted = {label.strip() for label in args.only.split(",")}
+            runs = [run for run in runs if run[0] in wanted]
+        results: dict[str, list[Result]] = {label: [] for label, _, _ in runs}
+        for _round in range(args.rounds):
+            for label, url, processes in runs:
+                if url == "pg":
+                    with postgres_database(args.postgres_admin_url) as database_url:
+                        result = bench(label, database_url, processes, prospects=args.prospects,
+                                       connections=args.connections, logs=logs, rate=args.rate)
+                else:
+                    database_url = url or f"sqlite:///{logs / f'bench-{uuid.uuid4().hex[:6]}.db'}"
                     result = bench(label, database_url, processes, prospects=args.prospects,
                                    connections=args.connections, logs=logs, rate=args.rate)
-            else:
-                database_url = url or f"sqlite:///{logs / f'bench-{uuid.uuid4().hex[:6]}.db'}"
-                result = bench(label, database_url, processes, prospects=args.prospects,
-                               connections=args.connections, logs=logs, rate=args.rate)
-            print(result.line(), flush=True)
+                results[label].append(result)
+                print(result.line(), flush=True)
+        if args.rounds > 1:
+            print(f"median of {args.rounds} interleaved rounds:")
+            for label, rounds in results.items():
+                print(median_line(label, rounds), flush=True)
+
+
+def median_line(label: str, rounds: list[Result]) -> str:
+    """Median updates/s (with the range), p50, p99 and web CPU per update over the rounds."""
+    rates = sorted(r.updates / r.seconds for r in rounds)
+    web = [r.cpu.web / r.updates * 1000 for r in rounds if r.cpu.web is not None]
+    web_text = f"   CPU/update web {statistics.median(web):.2f} ms" if web else ""
+    return (f"{label:<22} {statistics.median(rates):>8.0f} updates/s "
+            f"({rates[0]:.0f}–{rates[-1]:.0f})   "
+            f"p50 {statistics.median(r.p50_ms for r in rounds):6.1f} ms   "
+            f"p99 {statistics.median(r.p99_ms for r in rounds):6.1f} ms{web_text}")
 
 
 if __name__ == "__main__":
