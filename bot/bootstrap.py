@@ -70,7 +70,8 @@ def build(
     source = ScriptSource(
         script_path or settings.leadbot_script, interval=settings.leadbot_script_reload_seconds
     )
-    engine = create_database_engine(settings.database_url, pool_size=settings.database_pool_size)
+    engine = create_database_engine(settings.database_url,
+                                    concurrency=settings.database_concurrency)
     if settings.leadbot_auto_migrate if migrate_database is None else migrate_database:
         migrate.upgrade(engine)
     session_factory = create_session_factory(engine)

@@ -23,8 +23,8 @@ class Settings(BaseSettings):
     leadbot_auto_migrate: bool = True
     # How often the script file is checked for a published change (0: on every message).
     leadbot_script_reload_seconds: float = Field(default=2.0, ge=0)
-    # Connections each process keeps open to PostgreSQL (SQLite ignores it).
-    database_pool_size: int = Field(default=10, ge=3, le=200)
+    # Message transactions a process runs at once on PostgreSQL (SQLite: always one).
+    database_concurrency: int = Field(default=1, ge=1, le=64)
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"

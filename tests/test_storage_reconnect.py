@@ -47,7 +47,7 @@ def _backend_pid(uow_factory: Any) -> int:
 
 
 def _engine(url: str, **options: Any) -> tuple[Any, Any]:
-    engine = create_database_engine(url, pool_size=3, **options)
+    engine = create_database_engine(url, **options)
     migrate.upgrade(engine)
     factory = create_session_factory(engine)
     return engine, lambda: UnitOfWork(factory)

@@ -26,7 +26,7 @@ class DatabaseMissing(Exception):
 def open_read_engine(url: str) -> Engine:
     url = normalise_database_url(url)
     if not url.startswith("sqlite"):
-        engine = create_database_engine(url, pool_size=1)
+        engine = create_database_engine(url)
 
         @event.listens_for(engine, "connect")
         def _read_only_session(dbapi_connection: Any, _record: Any) -> None:
