@@ -395,10 +395,12 @@ def main() -> None:
 
 
 def median_line(label: str, rounds: list[Result]) -> str:
-    """Median updates/s (with the range), p50, p99 and web CPU per update over the rounds."""
+    """Median updates/s (with the range), p50, p99 and CPU per update over the rounds."""
     rates = sorted(r.updates / r.seconds for r in rounds)
     web = [r.cpu.web / r.updates * 1000 for r in rounds if r.cpu.web is not None]
+    db = [r.cpu.db / r.updates * 1000 for r in rounds if r.cpu.db is not None]
     web_text = f"   CPU/update web {statistics.median(web):.2f} ms" if web else ""
+    web_text += f"  db {statistics.median(db):.2f} ms" if db else ""
     return (f"{label:<22} {statistics.median(rates):>8.0f} updates/s "
             f"({rates[0]:.0f}–{rates[-1]:.0f})   "
             f"p50 {statistics.median(r.p50_ms for r in rounds):6.1f} ms   "

@@ -42,8 +42,9 @@ def create_database_engine(
 
     One transaction at a time per process is the default, as with SQLite: a process
     is one core of Python, and threads running transactions side by side contend for
-    the interpreter — on the load benchmark each extra one cost CPU per update (web
-    CPU 2.0 ms per update with one, 2.6 ms with four). Scale out with processes; raise
+    the interpreter — on the load benchmark four at once cost 10–30 % more web CPU
+    per update than one, and two processes lost their lead over SQLite. Scale out with
+    processes; raise
     `concurrency` when the database is far (each transaction then waits several
     network round trips, which other transactions can use).
     """
