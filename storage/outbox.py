@@ -12,6 +12,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, func, insert, literal_column, select, update
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import ColumnClause
 
 from storage.models import OutboxMessage
 
@@ -19,7 +20,7 @@ _OUTBOX = cast(Table, OutboxMessage.__table__)
 _INSERT_OUTBOX = insert(_OUTBOX)
 # Written as a literal, not a bound parameter, so that the planners (SQLite's, and
 # PostgreSQL's generic plans for prepared statements) can use the partial indexes.
-_PENDING = literal_column("'pending'")
+_PENDING: ColumnClause[str] = literal_column("'pending'")
 
 
 class OutboxRepository:

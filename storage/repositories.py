@@ -11,6 +11,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     Integer,
+    Select,
     Table,
     bindparam,
     column,
@@ -59,45 +60,36 @@ _LOAD_LEAD = select(_LEADS).where(
     _LEADS.c.channel == bindparam("channel"), _LEADS.c.chat_id == bindparam("chat_id")
 )
 _LOAD_LEAD_LOCKED = _LOAD_LEAD.with_for_update()
-# SQLite (one writer already): the lead and its active conversation in one query.
-_LOAD_CHAT = (
-    select(
-        *_LEADS.c,
-        _CONVERSATIONS.c.id.label("conversation_id"),
-        _CONVERSATIONS.c.state.label("conversation_state"),
-    )
-    .select_from(
-        _LEADS.outerjoin(
-            _CONVERSATIONS,
-            (_CONVERSATIONS.c.lead_id == _LEADS.c.id) & _CONVERSATIONS.c.active.is_(True),
+
+
+def _lead_and_active_conversation(*, lead_without_one: bool) -> Select[Any]:
+    """The chat's lead and its active conversation's id and state, in one row."""
+    active = (_CONVERSATIONS.c.lead_id == _LEADS.c.id) & _CONVERSATIONS.c.active.is_(True)
+    joined = (_LEADS.outerjoin(_CONVERSATIONS, active) if lead_without_one
+              else _LEADS.join(_CONVERSATIONS, active))
+    return (
+        select(
+            *_LEADS.c,
+            _CONVERSATIONS.c.id.label("conversation_id"),
+            _CONVERSATIONS.c.state.label("conversation_state"),
         )
+        .select_from(joined)
+        .where(_LEADS.c.channel == bindparam("channel"), _LEADS.c.chat_id == bindparam("chat_id"))
+        .order_by(_CONVERSATIONS.c.id.desc())
+        .limit(1)
     )
-    .where(_LEADS.c.channel == bindparam("channel"), _LEADS.c.chat_id == bindparam("chat_id"))
-    .order_by(_CONVERSATIONS.c.id.desc())
-    .limit(1)
-)
+
+
+# SQLite (one writer already): the lead and its active conversation in one query.
+_LOAD_CHAT = _lead_and_active_conversation(lead_without_one=True)
 # PostgreSQL: lock the lead *and* its active conversation and read both in one
 # statement. Locking both matters: under READ COMMITTED, after waiting for a lock,
 # PostgreSQL re-reads the latest version of the locked rows only, so the state comes
 # from the transaction that held the lock, not from the snapshot taken before the
 # wait. No row (a new chat, no active conversation, or a conversation restarted
 # meanwhile) falls back to locking the lead alone and reading the state after.
-_LOCK_CHAT = (
-    select(
-        *_LEADS.c,
-        _CONVERSATIONS.c.id.label("conversation_id"),
-        _CONVERSATIONS.c.state.label("conversation_state"),
-    )
-    .select_from(
-        _LEADS.join(
-            _CONVERSATIONS,
-            (_CONVERSATIONS.c.lead_id == _LEADS.c.id) & _CONVERSATIONS.c.active.is_(True),
-        )
-    )
-    .where(_LEADS.c.channel == bindparam("channel"), _LEADS.c.chat_id == bindparam("chat_id"))
-    .order_by(_CONVERSATIONS.c.id.desc())
-    .limit(1)
-    .with_for_update(of=[_LEADS, _CONVERSATIONS])
+_LOCK_CHAT = _lead_and_active_conversation(lead_without_one=False).with_for_update(
+    of=[_LEADS, _CONVERSATIONS]
 )
 # The same, and the message id remembered, in one statement. The lock is taken only
 # when the id is new (EXISTS fresh), so the insert always comes first and a
@@ -201,11 +193,11 @@ class LeadRepository:
             channel, message_id, now=now
         ):
             return None
-        row = self._session.execute(_LOAD_CHAT, params).first()
-        if row is None:
+        found = self._session.execute(_LOAD_CHAT, params).first()
+        if found is None:
             return self.load_for_message(channel, chat_id, now=now), None
-        active = row.conversation_id
-        return LeadRecord.from_row(row), (active, row.conversation_state) if active else None
+        active = found.conversation_id
+        return LeadRecord.from_row(found), (active, found.conversation_state) if active else None
 
     def load_for_message(self, channel: str, chat_id: str, *, now: datetime) -> LeadRecord:
         """The chat's lead as a record, row-locked on PostgreSQL, created when new."""

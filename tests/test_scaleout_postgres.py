@@ -23,7 +23,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,6 @@ from bot.bootstrap import build
 from bot.service import ConversationKey, Profile
 from bot.settings import Settings
 from conversations.exchange import Inbound
-from tests.databases import fresh_postgres_database, postgres_unavailable_reason
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -161,15 +159,6 @@ def answers_by_chat(engine: Any) -> dict[int, list[tuple[str, str]]]:
     for chat_id, question_id, raw_text in rows:
         result.setdefault(int(chat_id), []).append((question_id, raw_text))
     return result
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    reason = postgres_unavailable_reason()
-    if reason is not None:
-        pytest.skip(reason)
-    with fresh_postgres_database() as url:
-        yield url
 
 
 async def test_three_web_two_workers_with_kills(postgres_url: str, tmp_path: Path) -> None:

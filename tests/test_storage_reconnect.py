@@ -7,7 +7,6 @@ fails its transaction once, and the next transaction gets a working connection.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -18,16 +17,6 @@ from sqlalchemy.exc import DBAPIError
 from storage import migrate
 from storage.database import create_database_engine, create_session_factory
 from storage.unit_of_work import UnitOfWork
-from tests.databases import fresh_postgres_database, postgres_unavailable_reason
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    reason = postgres_unavailable_reason()
-    if reason is not None:
-        pytest.skip(reason)
-    with fresh_postgres_database() as url:
-        yield url
 
 
 def _cut_every_connection(url: str) -> int:

@@ -8,6 +8,8 @@ what each one sent is visible separately. Only the holder of the sender lease se
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -54,68 +56,73 @@ async def _until(condition: Any, *, timeout: float, what: str) -> None:
         await asyncio.sleep(0.05)
 
 
-async def test_only_the_lease_holder_sends_and_the_other_takes_over_when_it_stops(
-    database_url: str, telegram_options: Any
-) -> None:
+@asynccontextmanager
+async def _two_senders(
+    database_url: str, options: Any
+) -> AsyncIterator[tuple[Any, TelegramRuntime, FakeTelegram, TelegramRuntime, FakeTelegram]]:
+    """Two runtimes on one database, each with its own fake; the first holds the lease."""
     container = build(Settings(database_url=database_url))
     with FakeTelegram() as fake_a, FakeTelegram() as fake_b:
-        first = _runtime(container, fake_a, telegram_options)
-        second = _runtime(container, fake_b, telegram_options)
+        first = _runtime(container, fake_a, options)
+        second = _runtime(container, fake_b, options)
         await first.start()
         await _until(lambda: first.delivery.sending, timeout=5, what="the first to hold the lease")
         await second.start()
         try:
-            batch = range(100, 120)
-            await asyncio.to_thread(_queue_greetings, container, batch)
-            second.delivery.kick()  # a process that does not send: nothing happens at once
-            first.delivery.kick()
-            await _until(lambda: _pending(container) == 0, timeout=15,
-                         what="the holder to send every greeting")
-            assert _chats_reached(fake_a, batch) == set(batch)
-            await asyncio.sleep(0.5)  # several of the other's lease checks
-            assert _chats_reached(fake_b, batch) == set()
-            assert not second.delivery.sending
-
-            await first.stop()  # a clean stop hands the lease over at once
-            batch = range(200, 220)
-            await asyncio.to_thread(_queue_greetings, container, batch)
-            await _until(lambda: _pending(container) == 0, timeout=15,
-                         what="the other process to take over and send")
-            assert _chats_reached(fake_b, batch) == set(batch)
-            assert second.delivery.sending
-            assert _chats_reached(fake_a, batch) == set()
+            yield container, first, fake_a, second, fake_b
         finally:
-            if first.application.running:
-                await first.stop()
             await second.stop()
-    container.close()
+            if first.application.running:
+                if first.delivery._loop_task is not None and first.delivery._loop_task.done():
+                    await first.application.stop()  # its loop was killed: stop PTB only
+                    await first.application.shutdown()
+                else:
+                    await first.stop()
+            container.close()
+
+
+async def test_only_the_lease_holder_sends_and_the_other_takes_over_when_it_stops(
+    database_url: str, telegram_options: Any
+) -> None:
+    async with _two_senders(database_url, telegram_options) as (
+        container, first, fake_a, second, fake_b
+    ):
+        batch = range(100, 120)
+        await asyncio.to_thread(_queue_greetings, container, batch)
+        second.delivery.kick()  # a process that does not send: nothing happens at once
+        first.delivery.kick()
+        await _until(lambda: _pending(container) == 0, timeout=15,
+                     what="the holder to send every greeting")
+        assert _chats_reached(fake_a, batch) == set(batch)
+        await asyncio.sleep(0.5)  # several of the other's lease checks
+        assert _chats_reached(fake_b, batch) == set()
+        assert not second.delivery.sending
+
+        await first.stop()  # a clean stop hands the lease over at once
+        batch = range(200, 220)
+        await asyncio.to_thread(_queue_greetings, container, batch)
+        await _until(lambda: _pending(container) == 0, timeout=15,
+                     what="the other process to take over and send")
+        assert _chats_reached(fake_b, batch) == set(batch)
+        assert second.delivery.sending
+        assert _chats_reached(fake_a, batch) == set()
 
 
 async def test_a_holder_that_dies_is_taken_over_once_its_lease_expires(
     sqlite_url: str, telegram_options: Any
 ) -> None:
-    container = build(Settings(database_url=sqlite_url))
-    with FakeTelegram() as fake_a, FakeTelegram() as fake_b:
-        first = _runtime(container, fake_a, telegram_options)
-        second = _runtime(container, fake_b, telegram_options)
-        await first.start()
-        await _until(lambda: first.delivery.sending, timeout=5, what="the first to hold the lease")
-        await second.start()
-        try:
-            # "Dies": its loop stops without releasing the lease or sending anything more.
-            assert first.delivery._loop_task is not None
-            first.delivery._loop_task.cancel()
-            batch = range(300, 310)
-            await asyncio.to_thread(_queue_greetings, container, batch)
-            started = asyncio.get_running_loop().time()
-            await _until(lambda: _pending(container) == 0, timeout=15,
-                         what="the survivor to take over")
-            assert _chats_reached(fake_b, batch) == set(batch)
-            # Not before the dead holder's lease (2 s here) ran out.
-            assert asyncio.get_running_loop().time() - started >= 1.0
-            assert _chats_reached(fake_a, batch) == set()
-        finally:
-            await second.stop()
-            await first.application.stop()
-            await first.application.shutdown()
-    container.close()
+    async with _two_senders(sqlite_url, telegram_options) as (
+        container, first, fake_a, _second, fake_b
+    ):
+        # "Dies": its loop stops without releasing the lease or sending anything more.
+        assert first.delivery._loop_task is not None
+        first.delivery._loop_task.cancel()
+        batch = range(300, 310)
+        await asyncio.to_thread(_queue_greetings, container, batch)
+        started = asyncio.get_running_loop().time()
+        await _until(lambda: _pending(container) == 0, timeout=15,
+                     what="the survivor to take over")
+        assert _chats_reached(fake_b, batch) == set(batch)
+        # Not before the dead holder's lease (2 s here) ran out.
+        assert asyncio.get_running_loop().time() - started >= 1.0
+        assert _chats_reached(fake_a, batch) == set()
