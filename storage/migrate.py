@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -20,10 +20,22 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
+# Key of the PostgreSQL advisory lock that serialises migrations ("leadbot" in ASCII).
+MIGRATION_LOCK = 0x6C65616462_6F74
+
+
 def upgrade(engine: Engine) -> None:
-    """Apply every migration not yet applied (idempotent)."""
+    """Apply every migration not yet applied (idempotent), one process at a time.
+
+    On PostgreSQL the migration's transaction first takes an advisory lock, so
+    processes starting together (LEADBOT_AUTO_MIGRATE) migrate one after the other:
+    the first applies the migrations, the others then find the schema current.
+    SQLite's BEGIN IMMEDIATE already lets one writer in at a time.
+    """
     config = alembic_config(engine)
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

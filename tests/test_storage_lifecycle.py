@@ -1,7 +1,8 @@
-"""PostgreSQL connections cut under the pool (a database restart, a proxy's idle timeout).
+"""Database life around the pool: connections cut under it, processes starting together.
 
 The pool pings a connection only when it sat idle; one in steady use that was cut
 fails its transaction once, and the next transaction gets a working connection.
+Migrations run one process at a time.
 """
 
 from __future__ import annotations
@@ -62,3 +63,29 @@ def test_a_busy_connection_that_was_cut_fails_once_then_the_pool_recovers(
     assert failure.value.connection_invalidated
     _backend_pid(uow)  # the pool replaced the cut connections
     engine.dispose()
+
+
+def test_processes_starting_together_migrate_once_without_failing(database_url: str) -> None:
+    """LEADBOT_AUTO_MIGRATE with several processes starting at once: no race on the schema."""
+    import threading
+
+    engines = [create_database_engine(database_url) for _ in range(4)]
+    start = threading.Barrier(len(engines))
+    failures: list[BaseException] = []
+
+    def upgrade(engine: Any) -> None:
+        start.wait()
+        try:
+            migrate.upgrade(engine)
+        except BaseException as exc:  # surfaced below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=upgrade, args=(engine,)) for engine in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    assert all(migrate.is_current(engine) for engine in engines)
+    for engine in engines:
+        engine.dispose()
