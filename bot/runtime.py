@@ -28,6 +28,7 @@ from bot.slack.runtime import SlackRuntime, build_slack_runtime
 from bot.telegram.application import TelegramOptions, TelegramRuntime
 from bot.telegram.polling import ALLOWED_UPDATES, run_polling
 from bot.web.app import WebhookRegistration, WebParts, create_app
+from bot.web.metrics import UpdateMetrics
 
 log = logging.getLogger(__name__)
 
@@ -207,17 +208,19 @@ async def run_all(
         if started is not None:
             started(runtime)
 
+    metrics = UpdateMetrics()  # filled by the poller, shown on /metrics
     with stop_on_signals(stop):
         polling = asyncio.create_task(run_polling(
             token=token.get_secret_value(), base_url=settings.telegram_api_base_url,
             service=container.service, uow_factory=container.uow, clock=container.clock,
             options=telegram_options or _default_telegram_options(container),
-            handle_signals=False, started=on_started, stop_event=stop,
+            handle_signals=False, started=on_started, stop_event=stop, observe=metrics.observe,
         ), name="polling")
         http: asyncio.Task[None] | None = None
         # HTTP when something needs it: Slack's endpoints, or the events API.
         if slack.routes or settings.leadbot_api_key is not None:
-            parts = WebParts(container=container, slack_routes=slack.routes, manage_telegram=False)
+            parts = WebParts(container=container, slack_routes=slack.routes,
+                             manage_telegram=False, metrics=metrics)
             http = asyncio.create_task(serve_http(create_app(parts), host="0.0.0.0", port=port,
                                                   stop=stop), name="http")
         jobs.start()

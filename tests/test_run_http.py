@@ -1,4 +1,5 @@
-"""`leadbot run` serves the events API on PORT when LEADBOT_API_KEY is set."""
+"""`leadbot run` serves the events API on PORT when LEADBOT_API_KEY is set, and /metrics counts
+the updates it polled."""
 
 from __future__ import annotations
 
@@ -47,6 +48,15 @@ async def test_run_serves_the_events_api_when_a_key_is_set(
             answer = await http.post(url + "/api/events", json=body,
                                      headers={"Authorization": "Bearer k3y"})
             assert answer.status_code == 404 and answer.json()["error"] == "unknown_lead"
+
+            # Updates come by long polling here; /metrics counts them like webhook ones.
+            fake_telegram.send_text(4242, "/start")
+            fake_telegram.send_text(4242, "we sell software")
+            await fake_telegram.wait_for(lambda: fake_telegram.pending_updates() == 0,
+                                         what="both updates to be confirmed")
+            metrics = (await http.get(url + "/metrics")).text
+            assert 'leadbot_updates_handled_total{outcome="ok"} 2' in metrics
+            assert "leadbot_update_handling_seconds_count 2" in metrics
     finally:
         stop.set()
         await asyncio.wait_for(task, timeout=15)

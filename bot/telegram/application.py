@@ -30,6 +30,9 @@ from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
+# How an update went ("ok" / "failed") and how long it took, for the metrics.
+Observe = Callable[[str, float], None]
+
 
 @dataclass(frozen=True, slots=True)
 class TelegramOptions:
@@ -112,19 +115,33 @@ class TelegramRuntime:
             await self.application.stop()
         await self.application.shutdown()
 
-    async def process_updates(self, updates: Sequence[Update]) -> list[int]:
+    async def process_updates(
+        self, updates: Sequence[Update], *, observe: Observe | None = None
+    ) -> list[int]:
         """Handle a batch; returns the update_ids that failed (not committed).
 
         All updates run at once through the per-chat processor: one chat's updates
         in order, chats in parallel. Returning only when every one of them finished
-        is what lets the poller confirm the batch safely.
+        is what lets the poller confirm the batch safely. `observe(outcome, seconds)`
+        is told how each update went ("ok" or "failed") and how long it took.
         """
         processor = self.application.update_processor
-        await asyncio.gather(*(
-            processor.process_update(update, self.application.process_update(update))
-            for update in updates
-        ))
-        return [u.update_id for u in updates if self.failures.take(u.update_id)]
+        loop = asyncio.get_running_loop()
+        finished: dict[int, float] = {}
+
+        async def handle(update: Update) -> None:
+            await self.application.process_update(update)
+            finished[update.update_id] = loop.time()
+
+        started = loop.time()
+        await asyncio.gather(*(processor.process_update(update, handle(update))
+                               for update in updates))
+        failed = [u.update_id for u in updates if self.failures.take(u.update_id)]
+        if observe is not None:
+            for update in updates:
+                seconds = finished.get(update.update_id, loop.time()) - started
+                observe("failed" if update.update_id in failed else "ok", seconds)
+        return failed
 
     async def _register_commands(self) -> None:
         bot = self.application.bot

@@ -27,7 +27,7 @@ from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.service import LeadService
-from bot.telegram.application import TelegramOptions, TelegramRuntime
+from bot.telegram.application import Observe, TelegramOptions, TelegramRuntime
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -38,8 +38,9 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 class UpdatePoller:
     """Fetch → process → confirm, until `stop()`."""
 
-    def __init__(self, runtime: TelegramRuntime) -> None:
+    def __init__(self, runtime: TelegramRuntime, *, observe: Observe | None = None) -> None:
         self._runtime = runtime
+        self._observe = observe
         self._stopping = asyncio.Event()
         self._offset: int | None = None  # None: start from the oldest unconfirmed update
         self._attempts: dict[int, int] = {}
@@ -102,7 +103,7 @@ class UpdatePoller:
 
     async def _process(self, updates: list[Update]) -> float:
         """Process a batch; returns the back-off before fetching again."""
-        failed = await self._runtime.process_updates(updates)
+        failed = await self._runtime.process_updates(updates, observe=self._observe)
         if not failed:
             self._offset = max(self._offset or 0, max(u.update_id for u in updates) + 1)
             self._attempts.clear()
@@ -141,6 +142,7 @@ async def run_polling(
     handle_signals: bool = True,
     started: Callable[[TelegramRuntime], None] | None = None,
     stop_event: asyncio.Event | None = None,
+    observe: Observe | None = None,
 ) -> None:
     """Serve the bot by long polling until SIGTERM/SIGINT (or `stop_event`).
 
@@ -149,7 +151,7 @@ async def run_polling(
     """
     runtime = TelegramRuntime(token=token, base_url=base_url, service=service,
                               uow_factory=uow_factory, clock=clock, options=options)
-    poller = UpdatePoller(runtime)
+    poller = UpdatePoller(runtime, observe=observe)
     loop = asyncio.get_running_loop()
     if handle_signals:
         for sig in (signal.SIGTERM, signal.SIGINT):
