@@ -66,7 +66,7 @@ class DeliveryPolicy:
     max_backoff: float = 300.0
     # Rows may also be queued by other processes (web processes, a rep's reply from
     # Slack): the sending process looks for them this often when nothing woke it.
-    idle_poll: float = 0.5
+    idle_poll: float = 0.25
     # Only one process sends (the bot's ~30/s is global). The holder renews its lease
     # every `lease_renew_every` seconds; if it dies, another process takes over within
     # `sender_lease` plus `lease_check_every`.
