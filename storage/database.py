@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from typing import Any
 
@@ -94,6 +95,31 @@ def concurrency(engine: Engine) -> int:
     return max(1, (size() if callable(size) else 1 + POOL_RESERVE) - POOL_RESERVE)
 
 
+# How long a connection keeps trying to switch a new database file to WAL.
+WAL_SWITCH_SECONDS = 30.0
+
+
+def _use_wal(cursor: Any) -> None:
+    """Put the database in WAL mode (it stays so), also when processes open it together.
+
+    Switching needs the database to itself and SQLite answers "database is locked" at
+    once, without waiting, while another connection is in a transaction — e.g. a web
+    process and a worker starting on a new file, one already migrating. So: nothing to
+    do when another connection already switched it; otherwise retry until it works.
+    """
+    deadline = time.monotonic() + WAL_SWITCH_SECONDS
+    while True:
+        if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")  # "memory" for in-memory databases
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _create_sqlite_engine(url: str) -> Engine:
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -103,7 +129,7 @@ def _create_sqlite_engine(url: str) -> Engine:
         # transaction handling defers it, which breaks the one-writer rule).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _use_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")

@@ -89,3 +89,36 @@ def test_processes_starting_together_migrate_once_without_failing(database_url: 
     assert all(migrate.is_current(engine) for engine in engines)
     for engine in engines:
         engine.dispose()
+
+
+def test_processes_opening_a_new_sqlite_file_together_all_start(tmp_path: Any) -> None:
+    """A web process and a worker starting on a new SQLite file: the WAL switch must not fail.
+
+    Switching to WAL needs the file to itself, and SQLite refuses at once ("database is
+    locked") while another connection is migrating. Several rounds: the race is narrow.
+    """
+    import threading
+
+    for round_ in range(25):
+        url = f"sqlite:///{tmp_path / f'fresh-{round_}.db'}"
+        engines = [create_database_engine(url) for _ in range(4)]
+        start = threading.Barrier(len(engines))
+        failures: list[BaseException] = []
+
+        def upgrade(engine: Any) -> None:
+            start.wait()
+            try:
+                migrate.upgrade(engine)
+            except BaseException as exc:  # surfaced below
+                failures.append(exc)
+
+        threads = [threading.Thread(target=upgrade, args=(engine,)) for engine in engines]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert failures == []
+        with engines[0].connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        for engine in engines:
+            engine.dispose()
