@@ -20,12 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.slack.bridge import queue_alert_erasure, queue_thread_relays
-from bot.slack.delivery import (
-    ERASED_TEXT,
-    DeliveryPolicy,
-    SlackDelivery,
-    build_delivery_client,
-)
+from bot.slack.delivery import DeliveryPolicy, SlackDelivery, build_delivery_client
+from bot.slack.posting import ERASED_TEXT
 from bot.slack.threads import alert_location, lead_for_thread
 from conversations.dsl import Route, Script
 from conversations.exchange import MessageAfterFlow

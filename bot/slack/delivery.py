@@ -5,7 +5,8 @@ destination's oldest pending row, so a channel's alerts go out in order), posts 
 with slack_sdk's `AsyncWebClient`, and records the result in a second short
 transaction. Between the post and that record a crash would normally cause a
 duplicate, so every post carries message metadata naming its outbox row and a row
-claimed again (attempts > 1) is first looked for in the channel history/thread.
+claimed again (attempts > 1) is first looked for in the channel history/thread (the
+Slack calls themselves are in `bot.slack.posting`).
 
 Errors: network errors and 5xx back off exponentially with jitter; 429 waits for
 `Retry-After`; configuration errors (unknown channel, bad token) keep retrying at
@@ -36,11 +37,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.slack.alert import alert_blocks, alert_fallback_text, escape_mrkdwn
 from bot.slack.card_source import EVENT_ALERT_POSTED, load_alert_card
 from bot.slack.channels import ChannelNotFound, ChannelResolver
+from bot.slack.posting import erase_alert, find_posted, post_message
 from bot.slack.routing import rotation_key, route_of, take_rep_turn
 from bot.slack.threads import (
     ALERT_KIND,
     ERASE_KIND,
-    METADATA_EVENT_TYPE,
     THREAD_KIND,
     UPDATE_KIND,
     remember_alert_thread,
@@ -52,7 +53,6 @@ from storage.unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 
 KINDS = (ALERT_KIND, THREAD_KIND, ERASE_KIND, UPDATE_KIND)
-ERASED_TEXT = "🗑 Lead erased at the prospect's request (/forget)."
 DEFAULT_DESTINATION = "slack:default"
 # Slack rejects the message itself: retrying the same request cannot succeed.
 PERMANENT_ERRORS = frozenset({
@@ -60,7 +60,6 @@ PERMANENT_ERRORS = frozenset({
     "invalid_metadata_format", "invalid_metadata_schema", "metadata_too_large",
     "too_many_attachments", "thread_not_found",
 })
-HISTORY_PAGES = 10
 
 
 def utcnow() -> datetime:
@@ -355,25 +354,7 @@ class SlackDelivery:
         """Blank the alert and delete what we posted in its thread (idempotent, so retries are safe)."""
         assert self._client is not None
         channel, ts = str(message.payload["channel"]), str(message.payload["ts"])
-        try:
-            replies = await self._client.conversations_replies(channel=channel, ts=ts, limit=200)
-            ours = [m for m in replies.get("messages") or []
-                    if m.get("bot_id") and m.get("ts") != ts]
-        except SlackApiError as exc:
-            if exc.response.status_code != 200:
-                raise
-            ours = []  # thread gone or unreadable: still blank the alert
-        for item in ours:
-            try:
-                await self._client.chat_delete(channel=channel, ts=str(item["ts"]))
-            except SlackApiError as exc:
-                if exc.response.status_code != 200:
-                    raise
-        try:
-            await self._client.chat_update(channel=channel, ts=ts, text=ERASED_TEXT, blocks=[])
-        except SlackApiError as exc:
-            if exc.response.status_code != 200 or exc.response.get("error") != "message_not_found":
-                raise
+        await erase_alert(self._client, channel=channel, ts=ts)
         await asyncio.to_thread(self._record_delivered, message, channel, ts)
 
     async def _post(
@@ -381,47 +362,13 @@ class SlackDelivery:
         blocks: list[dict[str, Any]] | None, thread_ts: str | None = None,
     ) -> Any:
         assert self._client is not None
-        return await self._client.chat_postMessage(
-            channel=channel, text=text, blocks=blocks, thread_ts=thread_ts,
-            unfurl_links=False, unfurl_media=False,
-            metadata={
-                "event_type": METADATA_EVENT_TYPE,
-                "event_payload": {"outbox_id": message.id, "lead_id": message.lead_id or 0},
-            },
-        )
+        return await post_message(self._client, outbox_id=message.id, lead_id=message.lead_id,
+                                  channel=channel, text=text, blocks=blocks, thread_ts=thread_ts)
 
     async def _find_posted(self, message: DueMessage, *, channel: str, thread_ts: str | None) -> str | None:
-        """The ts of a message we posted for this row before a crash or a lost response."""
         assert self._client is not None
-        # Slack's clock and ours may differ a little: look a minute further back.
-        oldest = f"{message.created_at.timestamp() - 60:.6f}"
-        cursor: str | None = None
-        for _page in range(HISTORY_PAGES):
-            try:
-                if thread_ts is None:
-                    response = await self._client.conversations_history(
-                        channel=channel, oldest=oldest, include_all_metadata=True, limit=200,
-                        cursor=cursor,
-                    )
-                else:
-                    response = await self._client.conversations_replies(
-                        channel=channel, ts=thread_ts, include_all_metadata=True, limit=200,
-                        cursor=cursor,
-                    )
-            except SlackApiError as exc:
-                if exc.response.status_code == 200 and exc.response.get("error") == "channel_not_found":
-                    log.warning("cannot read %s to check for a duplicate; posting", channel)
-                    return None
-                raise
-            for item in response.get("messages") or []:
-                metadata = item.get("metadata") or {}
-                payload = metadata.get("event_payload") or {}
-                if metadata.get("event_type") == METADATA_EVENT_TYPE and payload.get("outbox_id") == message.id:
-                    return str(item["ts"])
-            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
-            if not cursor:
-                return None
-        return None
+        return await find_posted(self._client, outbox_id=message.id, since=message.created_at,
+                                 channel=channel, thread_ts=thread_ts)
 
 
 def backoff_delay(attempts: int, policy: DeliveryPolicy) -> float:
