@@ -7,6 +7,7 @@ Migrations run one process at a time.
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -65,11 +66,9 @@ def test_a_busy_connection_that_was_cut_fails_once_then_the_pool_recovers(
     engine.dispose()
 
 
-def test_processes_starting_together_migrate_once_without_failing(database_url: str) -> None:
-    """LEADBOT_AUTO_MIGRATE with several processes starting at once: no race on the schema."""
-    import threading
-
-    engines = [create_database_engine(database_url) for _ in range(4)]
+def _upgrade_together(url: str, processes: int = 4) -> list[Any]:
+    """Engines of `processes` "processes" migrating `url` at the same instant; asserts none failed."""
+    engines = [create_database_engine(url) for _ in range(processes)]
     start = threading.Barrier(len(engines))
     failures: list[BaseException] = []
 
@@ -86,6 +85,12 @@ def test_processes_starting_together_migrate_once_without_failing(database_url: 
     for thread in threads:
         thread.join(timeout=60)
     assert failures == []
+    return engines
+
+
+def test_processes_starting_together_migrate_once_without_failing(database_url: str) -> None:
+    """LEADBOT_AUTO_MIGRATE with several processes starting at once: no race on the schema."""
+    engines = _upgrade_together(database_url)
     assert all(migrate.is_current(engine) for engine in engines)
     for engine in engines:
         engine.dispose()
@@ -97,27 +102,8 @@ def test_processes_opening_a_new_sqlite_file_together_all_start(tmp_path: Any) -
     Switching to WAL needs the file to itself, and SQLite refuses at once ("database is
     locked") while another connection is migrating. Several rounds: the race is narrow.
     """
-    import threading
-
     for round_ in range(25):
-        url = f"sqlite:///{tmp_path / f'fresh-{round_}.db'}"
-        engines = [create_database_engine(url) for _ in range(4)]
-        start = threading.Barrier(len(engines))
-        failures: list[BaseException] = []
-
-        def upgrade(engine: Any) -> None:
-            start.wait()
-            try:
-                migrate.upgrade(engine)
-            except BaseException as exc:  # surfaced below
-                failures.append(exc)
-
-        threads = [threading.Thread(target=upgrade, args=(engine,)) for engine in engines]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
-        assert failures == []
+        engines = _upgrade_together(f"sqlite:///{tmp_path / f'fresh-{round_}.db'}")
         with engines[0].connect() as connection:
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         for engine in engines:
