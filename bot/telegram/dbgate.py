@@ -3,8 +3,8 @@
 SQLite has one writer per database: threads that write at the same time do not run
 faster, they wait in SQLite's busy handler, whose sleeps grow to 100 ms. So with
 SQLite the gate lets one transaction through at a time (in arrival order); with
-PostgreSQL as many run at once as the connection pool holds (less a reserve for
-health checks and jobs), each chat still serialised by its row lock.
+PostgreSQL `DATABASE_CONCURRENCY` at once (one by default: threads side by side
+contend for the interpreter), each chat still serialised by its row locks.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ class DatabaseGate:
 
     @classmethod
     def for_database(cls, uow_factory: Callable[[], UnitOfWork]) -> DatabaseGate:
-        """One at a time on SQLite; on PostgreSQL as many as the pool holds (less a reserve)."""
+        """One at a time on SQLite; on PostgreSQL as many as the engine was sized for."""
         with uow_factory() as uow:
             bind = uow.session.get_bind()
         return cls(concurrency(bind.engine))
