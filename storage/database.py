@@ -45,9 +45,8 @@ def create_database_engine(
     is one core of Python, and threads running transactions side by side contend for
     the interpreter — on the load benchmark four at once cost 10–30 % more web CPU
     per update than one, and two processes lost their lead over SQLite. Scale out with
-    processes; raise
-    `concurrency` when the database is far (each transaction then waits several
-    network round trips, which other transactions can use).
+    processes; raise `concurrency` when the database is far (each transaction then
+    waits several network round trips, which other transactions can use).
     """
     url = normalise_database_url(url)
     if url.startswith("sqlite"):
