@@ -12,6 +12,7 @@ import logging
 import math
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -273,14 +274,26 @@ def _json_number(value: Any) -> Any:
     return value
 
 
+def _as_of(day: datetime | None) -> datetime:
+    """The time answers are read as sent: noon UTC of `day`, or now."""
+    if day is None:
+        return datetime.now(UTC)
+    return day.replace(hour=12, tzinfo=UTC)
+
+
 @script.command("match")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--jsonl", is_flag=True, required=True,
               help='Read {"question": id, "text": ...} lines on stdin, write one result per line.')
 @click.option("--lang", type=click.Choice(["en", "fr"]), default=None)
-def script_match(path: Path, jsonl: bool, lang: str | None) -> None:
+@click.option("--date", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help='Read dates in answers ("Q3", "fin janvier") as if sent that day (default: today).')
+def script_match(path: Path, jsonl: bool, lang: str | None, as_of: datetime | None) -> None:
     """Map typed answers to options, as the bot would."""
+    from conversations.understanding import understand
+
     loaded = load_or_fail(path)
+    now = _as_of(as_of)
     language = lang or loaded.script.lang
     ids = set(loaded.script.question_ids())
     for number, line in enumerate(sys.stdin, 1):
@@ -301,31 +314,13 @@ def script_match(path: Path, jsonl: bool, lang: str | None) -> None:
                    "confidence": 0.0, "error": f"no question {question_id!r} in the script"}
             click.echo(json.dumps(out, ensure_ascii=False))
             continue
-        option, value, confidence = _understand(loaded, question_id, text, language)
-        out = {"question": question_id, "text": text, "option": option,
-               "value": _json_number(value), "confidence": round(confidence, 3)}
+        understood = understand(loaded.script.question(question_id), text, lang=language, now=now)
+        out = {"question": question_id, "text": text, "option": understood.option_id,
+               "value": _json_number(understood.value),
+               "confidence": round(understood.confidence, 3), "accepted": understood.accepted,
+               "did_you_mean": list(understood.suggestions)}
         click.echo(json.dumps(out, ensure_ascii=False))
         sys.stdout.flush()
-
-
-def _understand(
-    loaded: LoadedScript, question_id: str, text: str, lang: str
-) -> tuple[str | None, float | str | None, float]:
-    """(option, value, confidence) for one typed answer, whatever the question type."""
-    from conversations.answers import CONTACT_PARSERS
-    from conversations.dsl import TextQuestion
-    from conversations.matching import match_answer
-    from conversations.turn import clean_text
-
-    question = loaded.script.question(question_id)
-    if type(question) in CONTACT_PARSERS:
-        value = CONTACT_PARSERS[type(question)][0](text)
-        return None, value, 1.0 if value else 0.0
-    if isinstance(question, TextQuestion):
-        cleaned = clean_text(text)
-        return None, cleaned or None, 1.0 if cleaned else 0.0
-    match = match_answer(question, text, lang=lang)
-    return match.option_id, match.value, match.confidence
 
 
 @script.command("simulate")
@@ -333,7 +328,10 @@ def _understand(
 @click.option("--answers", "answers_json", required=True,
               help='JSON object: {"question id": "typed answer", ...}')
 @click.option("--lang", type=click.Choice(["en", "fr"]), default=None)
-def script_simulate(path: Path, answers_json: str, lang: str | None) -> None:
+@click.option("--date", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help='Read dates in answers ("Q3", "fin janvier") as if sent that day (default: today).')
+def script_simulate(path: Path, answers_json: str, lang: str | None,
+                    as_of: datetime | None) -> None:
     """Run one answer set through the script and print the outcome as JSON."""
     from conversations.simulation import simulate
 
@@ -350,7 +348,7 @@ def script_simulate(path: Path, answers_json: str, lang: str | None) -> None:
     if unknown:
         fail(f"no question {', '.join(map(repr, unknown))} in {path}; "
              f"the questions are {', '.join(loaded.script.question_ids())}")
-    result = simulate(loaded.script, answers, lang=lang)
+    result = simulate(loaded.script, answers, lang=lang, now=_as_of(as_of))
     click.echo(json.dumps(result.as_json(), ensure_ascii=False, indent=2, default=_json_number))
 
 

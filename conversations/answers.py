@@ -6,10 +6,8 @@ The form lifecycle of one question — ask → understand → (re-ask | "did you
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from conversations.conditions import Facts, holds
-from conversations.contact import is_skip, parse_email, parse_phone
+from conversations.contact import is_skip, parse_phone
 from conversations.dsl import (
     BandedQuestion,
     EmailQuestion,
@@ -28,7 +26,6 @@ from conversations.exchange import (
     MessageAfterFlow,
     StageChanged,
 )
-from conversations.matching import ACCEPT_CONFIDENCE, match_answer
 from conversations.state import AnswerState, ConversationState
 from conversations.turn import (
     Turn,
@@ -39,14 +36,10 @@ from conversations.turn import (
     reask_current,
     score_state,
 )
+from conversations.understanding import CONTACT_PARSERS, Understanding, understand
 
 END = "end"
 MAX_SUGGESTIONS = 3
-# How a typed email or phone number is read, and what to say when it can't be.
-CONTACT_PARSERS: dict[type, tuple[Callable[[str], str | None], str]] = {
-    EmailQuestion: (parse_email, "reask_email"),
-    PhoneQuestion: (parse_phone, "reask_phone"),
-}
 
 
 def option_of(question: Question, option_id: str) -> Option | None:
@@ -69,40 +62,35 @@ def answer_text(turn: Turn, raw: str) -> None:
     if not question.required and is_skip(text):
         record(turn, question, AnswerState(raw_text=text))
         return
+    understood = understand(question, text, lang=turn.state.lang, now=turn.now)
     if isinstance(question, TextQuestion):
         if len(text) > question.max_length:
             ask(turn, question, prefix=turn.text("reask_text", max=question.max_length))
             return
-        record(turn, question, AnswerState(raw_text=text, value=text))
+        record(turn, question, AnswerState(raw_text=text, value=understood.value))
     elif isinstance(question, (EmailQuestion, PhoneQuestion)):
-        parse, reask = CONTACT_PARSERS[type(question)]
-        value = parse(text)
-        if value is None:
-            not_understood(turn, question, text, prefix=turn.text(reask))
+        if understood.value is None:
+            not_understood(turn, question, text, prefix=turn.text(CONTACT_PARSERS[type(question)][1]))
         else:
-            record(turn, question, AnswerState(raw_text=text, value=value))
+            record(turn, question, AnswerState(raw_text=text, value=understood.value))
     else:
-        _match_option(turn, question, text)
+        _match_option(turn, question, text, understood)
 
 
-def _match_option(turn: Turn, question: Question, text: str) -> None:
-    match = match_answer(question, text, lang=turn.state.lang)
-    if match.option_id is not None and match.confidence >= ACCEPT_CONFIDENCE:
+def _match_option(turn: Turn, question: Question, text: str, understood: Understanding) -> None:
+    if understood.accepted:
         record(
             turn,
             question,
             AnswerState(
                 raw_text=text,
-                option_id=match.option_id,
-                value=match.value,
-                confidence=round(match.confidence, 3),
+                option_id=understood.option_id,
+                value=understood.value,
+                confidence=round(understood.confidence, 3),
             ),
         )
         return
-    candidates = list(match.suggestions)
-    if match.option_id is not None and match.option_id not in candidates:
-        candidates.insert(0, match.option_id)
-    options = [o for c in candidates[:MAX_SUGGESTIONS] if (o := option_of(question, c))]
+    options = [o for c in understood.suggestions[:MAX_SUGGESTIONS] if (o := option_of(question, c))]
     if options:
         lang = turn.state.lang
         turn.update(suggestions=tuple(o.id for o in options), pending_raw=text)
@@ -120,8 +108,8 @@ def _match_option(turn: Turn, question: Question, text: str) -> None:
     prefix = None
     if (
         isinstance(question, BandedQuestion)
-        and match.value is not None
-        and match.value < question.min
+        and isinstance(understood.value, float | int)
+        and understood.value < question.min
     ):
         prefix = turn.text("below_min", min=f"{question.min:g}")
     not_understood(turn, question, text, prefix=prefix)

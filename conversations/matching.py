@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import date
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -356,7 +357,7 @@ def _widest_band(question: BandedQuestion, low: float, high: float) -> tuple[flo
 
 
 def _match_banded(question: BandedQuestion, index: _Index, folded: str, stems: Sequence[str],
-                  original: str, lang: str) -> Match:
+                  original: str, lang: str, today: date | None) -> Match:
     parse = _parser_for(question)
     exact = index.exact.get("".join(stems))
     option_id = exact.option_id if exact is not None else index.labels_with_digits.get(folded)
@@ -373,10 +374,14 @@ def _match_banded(question: BandedQuestion, index: _Index, folded: str, stems: S
     return _match_phrases(index, stems, original, lang)
 
 
-def match_answer(question: QuestionBase, text: str, *, lang: str) -> Match:
+def match_answer(question: QuestionBase, text: str, *, lang: str,
+                 today: date | None = None) -> Match:
     """What `text` answers to `question` (choice, number, money or timeframe).
 
-    Never raises; questions without options (text, email, phone) match nothing.
+    `today` is the day the message was sent: dates in a timeframe answer ("Q3",
+    "in March", "fin janvier", "next spring") are read relative to it, and not
+    read at all without it. Never raises; questions without options (text,
+    email, phone) match nothing.
     """
     if not isinstance(question, ChoiceQuestion | BandedQuestion):
         return NO_MATCH
@@ -385,7 +390,7 @@ def match_answer(question: QuestionBase, text: str, *, lang: str) -> Match:
     stems = [_stem(w) for w in folded.split()[:MAX_WORDS]]
     index = _index_for(question)
     if isinstance(question, BandedQuestion):
-        return _match_banded(question, index, folded, stems, original, lang)
+        return _match_banded(question, index, folded, stems, original, lang, today)
     if not stems:
         return NO_MATCH
     exact = index.exact.get("".join(stems))
