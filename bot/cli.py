@@ -296,6 +296,7 @@ def script_match(path: Path, jsonl: bool, lang: str | None, as_of: datetime | No
     now = _as_of(as_of)
     language = lang or loaded.script.lang
     ids = set(loaded.script.question_ids())
+    out: dict[str, object]
     for number, line in enumerate(sys.stdin, 1):
         if not line.strip():
             continue
