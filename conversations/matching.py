@@ -45,6 +45,7 @@ from conversations.dsl import (
     TimeframeQuestion,
     options_of,
 )
+from conversations.calendar_dates import parse_calendar_days
 from conversations.quantities import Quantity, parse_count, parse_duration_days, parse_money
 from conversations.textnorm import fold
 
@@ -343,6 +344,40 @@ def _band_match(question: BandedQuestion, quantity: Quantity) -> Match:
     return Match(best, value, 0.65, tuple(dict.fromkeys((best, *ids))))
 
 
+def _period_match(question: BandedQuestion, period: Quantity) -> Match:
+    """The band of a calendar period ("Q3", "this summer"): the band of its middle day.
+
+    A period is when the prospect means to start, not a range of guesses, so its
+    middle stands for it; when that band holds less than half of the period
+    ("cet été" said in May spans three bands), the prospect is asked which.
+    """
+    if math.isinf(period.low) or math.isinf(period.high):
+        return _band_match(question, period)
+    middle = question.band_for(period.value)
+    if middle is None:
+        return Match(None, period.value, 0.0)
+    share = _share_of(question, middle.id, period.low, period.high)
+    if share >= 1.0:
+        return Match(middle.id, period.value, 0.85)
+    if share >= 0.5:
+        return Match(middle.id, period.value, 0.8)
+    ids = [b.id for v in (period.low, period.high) if (b := question.band_for(v)) is not None]
+    return Match(middle.id, period.value, 0.65, tuple(dict.fromkeys((middle.id, *ids))))
+
+
+def _share_of(question: BandedQuestion, band_id: str, low: float, high: float) -> float:
+    """The share of [low, high] that falls in one band."""
+    if high <= low:
+        return 1.0
+    lower = question.min
+    for band in question.bands:
+        upper = band.upper if band.upper is not None else math.inf
+        if band.id == band_id:
+            return max(0.0, min(high, upper) - max(low, lower)) / (high - low)
+        lower = upper
+    return 0.0
+
+
 def _widest_band(question: BandedQuestion, low: float, high: float) -> tuple[float, str]:
     """The band covering the largest share of [low, high], and that share."""
     best, best_id = -1.0, question.bands[0].id
@@ -359,6 +394,10 @@ def _widest_band(question: BandedQuestion, low: float, high: float) -> tuple[flo
 def _match_banded(question: BandedQuestion, index: _Index, folded: str, stems: Sequence[str],
                   original: str, lang: str, today: date | None) -> Match:
     parse = _parser_for(question)
+    if today is not None and isinstance(question, TimeframeQuestion):
+        dated = parse_calendar_days(original, today)  # "Q3", "fin janvier": before synonyms
+        if dated is not None:
+            return _period_match(question, dated)
     exact = index.exact.get("".join(stems))
     option_id = exact.option_id if exact is not None else index.labels_with_digits.get(folded)
     if option_id is None:
