@@ -409,8 +409,20 @@ def _match_banded(question: BandedQuestion, index: _Index, folded: str, stems: S
             value = quantity.value
         return Match(option_id, value, 1.0 if exact is not None else 0.9)
     if quantity is not None:
+        if isinstance(question, MoneyQuestion) and quantity.bare and 0 < quantity.value < 100:
+            return _thousands_or_not(question, quantity)
         return _band_match(question, quantity)
     return _match_phrases(index, stems, original, lang)
+
+
+def _thousands_or_not(question: BandedQuestion, quantity: Quantity) -> Match:
+    """ "around 50" as a budget: 50 € or 50 k€? Ask, offering both readings."""
+    face = _band_match(question, quantity)
+    thousands = _band_match(question, Quantity(quantity.low * 1000, quantity.high * 1000))
+    options = tuple(dict.fromkeys(o for o in (thousands.option_id, face.option_id) if o))
+    if len(options) < 2:
+        return face
+    return Match(options[0], quantity.value * 1000, 0.6, options)
 
 
 def match_answer(question: QuestionBase, text: str, *, lang: str,

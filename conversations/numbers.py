@@ -91,9 +91,11 @@ _SCALES: Final = {"hundred": 100.0, "cent": 100.0, "cents": 100.0, "thousand": 1
 APPROX_NOUNS: Final = {"dizaine": 10, "douzaine": 12, "quinzaine": 15, "vingtaine": 20,
                         "trentaine": 30, "quarantaine": 40, "cinquantaine": 50,
                         "soixantaine": 60, "centaine": 100, "millier": 1000}
-_PLURAL_SCALES: Final = frozenset(words("hundreds thousands dozens centaines milliers dizaines"))
+_PLURAL_SCALES: Final = frozenset(words(
+    "hundreds thousands dozens tens centaines milliers dizaines"))
 # "A few", "quelques", "several" read as about three ("a few hundred" ≈ 300) so the
 # answer lands in one band; "a couple" is two.
+_SCALE_NOUNS: Final = frozenset({*APPROX_NOUNS, "ten", "hundred", "thousand", "dozen", "million"})
 _FEW: Final = {"few": 3.0, "quelques": 3.0, "several": 3.0, "plusieurs": 3.0, "couple": 2.0}
 _CONNECTORS: Final = frozenset({"and", "et", "-"})
 _ARTICLES: Final = frozenset({"a", "an", "one", "un", "une"})
@@ -107,7 +109,31 @@ DAY_UNITS: Final = {
     **dict.fromkeys(words("year years yr yrs y an ans annee annees"), 365.0),
     **dict.fromkeys(words("hour hours h heure heures minute minutes min mins"), 0.0),
 }
-_ARTICLE_NOUNS: Final = frozenset({*_SCALES, *APPROX_NOUNS, *DAY_UNITS, "couple"})
+# "a couple" and "a few" are not "one couple": the article says nothing ("a couple hundred").
+_ARTICLE_NOUNS: Final = frozenset({*_SCALES, *APPROX_NOUNS, *DAY_UNITS})
+# "one" is a pronoun more often than a number: "we haven't set one", "one of the
+# leaders", "a one-off project". It is a number unless a word around it says otherwise.
+_ONE_PRONOUN_AFTER: Final = frozenset(words(
+    "set have has had got get need needs want pick choose any no the this that which each every "
+    "another such a an defined decided fixed made allocated found"))
+_ONE_PRONOUN_BEFORE: Final = frozenset(words("of off another more thing day"))
+
+
+def _one_is_a_pronoun(tokens: Sequence[Token], i: int) -> bool:
+    before = tokens[i - 1].text if i else ""
+    after = [t.text for t in tokens[i + 1:i + 3]]
+    return (before in _ONE_PRONOUN_AFTER or bool(after) and after[0] in _ONE_PRONOUN_BEFORE
+            or after[:2] == ["-", "off"])
+
+
+def _after_a_number(out: Sequence[Token]) -> bool:
+    """A scale right after a number multiplies it: "3 hundred", "a couple of thousand",
+    "une dizaine de milliers", "tens of thousands"."""
+    if out and out[-1].kind == "num":
+        return True
+    if len(out) < 2 or out[-1].text not in ("of", "de", "d"):
+        return False
+    return out[-2].kind == "num" or out[-2].text.rstrip("s") in _SCALE_NOUNS
 
 
 def word_numbers(tokens: Sequence[Token]) -> list[Token]:
@@ -130,6 +156,8 @@ def word_numbers(tokens: Sequence[Token]) -> list[Token]:
         nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
         if word in _ARTICLES and nxt in _ARTICLE_NOUNS and not reading:
             word = "one"
+        elif word == "one" and not reading and _one_is_a_pronoun(tokens, i):
+            word = ""
         if word in _SMALL and (reading or word not in ("un", "une")):
             value = _SMALL[word]
             if word in ("vingt", "vingts") and last == 4:  # quatre-vingt(s) = 80
@@ -143,7 +171,7 @@ def word_numbers(tokens: Sequence[Token]) -> list[Token]:
                     out.append(connector)
                 current = last = value
             reading, connector = True, None
-        elif word in _SCALES and (reading or not (out and out[-1].kind == "num")):
+        elif word in _SCALES and (reading or not _after_a_number(out)):
             scale = _SCALES[word]
             if scale > 1000:
                 total, current = (total + (current or 1)) * scale, 0.0
@@ -161,7 +189,7 @@ def word_numbers(tokens: Sequence[Token]) -> list[Token]:
                 connector = None
             if word in _FEW:
                 out.append(Token("num", word, tok.glued, _FEW[word], _FEW[word], approx=True))
-            elif word in _PLURAL_SCALES and not (out and out[-1].kind == "num"):
+            elif word in _PLURAL_SCALES and not _after_a_number(out):
                 out.append(Token("num", "few", False, 3.0, 3.0, approx=True))  # "hundreds of"
             if word not in _FEW:
                 out.append(tok)

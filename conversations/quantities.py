@@ -45,6 +45,7 @@ class Quantity:
     low: float
     high: float
     approximate: bool = False
+    bare: bool = False  # a plain number: no currency, multiplier or unit ("50" as a budget)
 
     @property
     def value(self) -> float:
@@ -102,13 +103,19 @@ _COMPILED: Final = {
 }
 
 
+# "une bonne centaine", "a good hundred": the adjective does not change the number.
+_FILLER_RE: Final = re.compile(
+    r"\b(une?|a) (?:bonne|petite|grosse|good|solid) (?=(?:dizaine|douzaine|quinzaine|vingtaine|"
+    r"trentaine|quarantaine|cinquantaine|soixantaine|centaine|millier|hundred|dozen|thousand)s?\b)")
+
+
 def _prepare(text: str, kind: Kind) -> str | None:
     if len(text) > MAX_TEXT * 4:
         return None
     cleaned = clean(text)
     if len(cleaned) > MAX_TEXT:
         return None
-    cleaned = cleaned.replace("'", " ").replace('"', " ")
+    cleaned = _FILLER_RE.sub(r"\1 ", cleaned.replace("'", " ").replace('"', " "))
     for pattern, marker in _COMPILED[kind]:
         cleaned = pattern.sub(marker, cleaned)
     return cleaned
@@ -121,7 +128,7 @@ _MULTIPLIERS: Final = {
     **dict.fromkeys(words("hundred hundreds cent cents"), 100.0),
     **dict.fromkeys(words("m mm mio mln meur million millions"), 1e6),
     **dict.fromkeys(words("bn billion milliard milliards"), 1e9),
-    "dozen": 12.0, "dozens": 12.0,
+    "dozen": 12.0, "dozens": 12.0, "tens": 10.0,
 }
 _CURRENCIES: Final = frozenset(words(
     "€ $ £ eur euro euros usd us dollar dollars gbp pound pounds livres chf cad aud ht ttc hors "
@@ -154,6 +161,24 @@ class _Expr:
     end: int
     has_unit: bool
     marked: bool
+    negated: bool = False
+
+
+# "not 5k, more like 50k", "pas 5k, plutôt 20k", "50k? no, 15": the first amount is
+# withdrawn. A negation reaches to the end of its clause.
+_NEGATION_WORDS: Final = frozenset(words(
+    "not no pas non never jamais nope nah don doesn didn isn aren haven hasn won wasn"))
+_CLAUSE_ENDS: Final = frozenset(words(", ; . ? ! : but mais rather plutot instead"))
+
+
+def _negated(toks: Sequence[Token], start: int, end: int) -> bool:
+    for tok in reversed(toks[:start]):
+        if tok.text in _CLAUSE_ENDS:
+            break
+        if tok.text in _NEGATION_WORDS:
+            return True
+    after = [t.text for t in toks[end:end + 2]]
+    return after[:1] == ["?"] and after[1:] in (["no"], ["non"], ["nope"], ["nah"])
 
 
 def _amount(toks: Sequence[Token], i: int, kind: Kind) -> _Amount | None:
@@ -180,6 +205,10 @@ def _amount(toks: Sequence[Token], i: int, kind: Kind) -> _Amount | None:
             break
         elif kind == "days" and word in ("de", "of") and nxt is not None and nxt.text in DAY_UNITS:
             pass  # "une dizaine de jours", "a couple of weeks"
+        elif kind != "days" and word in ("de", "d", "of") and nxt is not None and (
+                nxt.text in _MULTIPLIERS or nxt.text.rstrip("s") in APPROX_NOUNS
+                or kind == "money" and nxt.text in _CURRENCIES):
+            pass  # "une dizaine de milliers", "a couple of thousand", "hundreds of thousands"
         elif word == "ish":
             approx = True
         elif tok.glued and tok.kind == "word":
@@ -244,7 +273,7 @@ def _expressions(toks: Sequence[Token], kind: Kind) -> list[_Expr] | None:
         q = _apply_bounds(toks, i, end, q, _STEP[kind], ranged)
         if not _sane(q):
             return None
-        exprs.append(_Expr(q, i, end, has_unit, marked))
+        exprs.append(_Expr(q, i, end, has_unit, marked, _negated(toks, i, end)))
         i = max(end, i + 1)
     return exprs
 
@@ -285,7 +314,7 @@ def _read(text: str, kind: Kind) -> tuple[list[Token], list[_Expr]] | None:
         return None
     toks = word_numbers(lex(prepared))
     exprs = _expressions(toks, kind)
-    return None if exprs is None else (toks, exprs)
+    return None if exprs is None else (toks, [e for e in exprs if not e.negated])
 
 
 def _pick(exprs: Sequence[_Expr], preferred: Sequence[_Expr]) -> Quantity | None:
@@ -309,6 +338,11 @@ _YEAR_CONTEXT: Final = frozenset(words(
     "in en since depuis founded created fondee creee est established"))
 
 
+# "100 in France, 400 worldwide": the company's size is the total.
+_TOTALS: Final = frozenset(words(
+    "worldwide total overall globally global altogether monde groupe group tout"))
+
+
 def parse_count(text: str) -> Quantity | None:
     """A number of people or things: "we are 45", "1,200", "une vingtaine", "2k", "just me"."""
     found = _read(text, "count")
@@ -320,19 +354,55 @@ def parse_count(text: str) -> Quantity | None:
             and not (1900 <= e.quantity.low <= 2100 and e.start
                      and toks[e.start - 1].text in _YEAR_CONTEXT)]  # "founded in 2010"
     people = [e for e in kept if any(t.text in _PEOPLE for t in toks[e.end:e.end + 2])]
-    quantity = _pick(kept, people)
+    totals = [e for e in kept if any(t.text in _TOTALS for t in toks[e.end:e.end + 3])]
+    quantity = _pick(kept, totals or people)
     if quantity is None and _ALONE_RE.search(fold(text)):
         return Quantity(1.0, 1.0)
     return quantity
 
 
+_FIGURE_DIGITS: Final = {**{str(n): n for n in range(3, 10)}, **dict(zip(
+    words("three four five six seven eight nine"), range(3, 10), strict=True)), **dict(zip(
+        words("trois quatre cinq six sept huit neuf"), range(3, 10), strict=True))}
+_FIGURES_RE: Final = re.compile(
+    r"\b(?:(low|lower|bas|mid|middle|high|upper|haut) )?(" + "|".join(_FIGURE_DIGITS)
+    + r") ?(?:figures?|chiffres)\b")
+_FIGURE_SHARE: Final = {"low": (1, 3), "lower": (1, 3), "bas": (1, 3), "mid": (3, 7),
+                        "middle": (3, 7), "high": (7, 10), "upper": (7, 10), "haut": (7, 10)}
+_MONTHLY_RE: Final = re.compile(
+    r"(?:\b(?:per|a|an|each|every|par|le|du) (?:month|mois)\b|/ ?(?:month|mois|mo)\b"
+    r"|\bmonthly\b|\bmensuel|\bpm\b)")
+
+
+def _figures(text: str) -> Quantity | None:
+    """ "six figures", "low six figures", "à 5 chiffres": the number of digits of an amount."""
+    m = _FIGURES_RE.search(fold(text))
+    if m is None:
+        return None
+    unit = 10.0 ** (_FIGURE_DIGITS[m.group(2)] - 1)
+    low, high = _FIGURE_SHARE.get(m.group(1) or "", (1, 10))
+    return Quantity(low * unit, high * unit - 1, approximate=True)
+
+
 def parse_money(text: str) -> Quantity | None:
-    """An amount, currency ignored: "15 k€", "$50,000", "12.000", "2,5k", "1.5M", "5-8k"."""
+    """An amount, currency ignored: "15 k€", "$50,000", "12.000", "2,5k", "1.5M", "5-8k".
+
+    A monthly amount ("2k per month", "1 500 € par mois") is counted over a year.
+    """
+    figures = _figures(text)
+    if figures is not None:
+        return figures
     found = _read(text, "money")
-    if found is None:
+    if found is None or not found[1]:
         return None
     exprs = found[1]
-    return _pick(exprs, [e for e in exprs if e.marked])
+    marked = [e for e in exprs if e.marked]
+    quantity = _pick(exprs, marked)
+    if quantity is None:
+        return None
+    if _MONTHLY_RE.search(clean(text)):
+        return Quantity(quantity.low * 12, quantity.high * 12, approximate=True)
+    return replace(quantity, bare=not marked)
 
 
 # Delays said in words, in days; "approximate" when the calendar would be needed to be exact.
@@ -341,13 +411,13 @@ _DAY_PHRASE_TABLE: Final = (
           "straight away", "immediately", "immediate", "today", "tonight", "yesterday",
           "as soon as possible", "des que possible", "au plus vite", "au plus tot",
           "tout de suite", "immediatement", "aujourd hui", "ce soir", "sans attendre",
-          "des maintenant", "hier", "at once", "des aujourd hui"), 0.0, False),
+          "des maintenant", "hier", "at once", "des aujourd hui", "le plus tot"), 0.0, False),
     (_any("day after tomorrow", "apres demain"), 2.0, False),
     (_any("tomorrow", "demain"), 1.0, False),
     (_any("this week", "cette semaine", "end of the week", "fin de semaine",
           "fin de la semaine", "within the week", "dans la semaine", "this weekend",
           "ce week end"), 5.0, True),
-    (_any("next week", "semaine prochaine"), 7.0, False),
+    (_any("next week", "semaine prochaine", "semaine pro"), 7.0, False),
     ("week after next", 14.0, False),
     ("huitaine", 8.0, True),
     ("quinzaine", 15.0, True),
@@ -374,6 +444,8 @@ _DAY_PHRASES: Final = tuple((re.compile(rf"\b(?:{pattern})\b"), days, approx)
                             for pattern, days, approx in _DAY_PHRASE_TABLE)
 _NEGATIONS: Final = frozenset(words(
     "not no pas non never jamais rien nothing isn aren don doesn nt aucune aucun"))
+# "as soon as the budget is approved" is a condition, not "soon".
+_CONDITIONAL_RE: Final = re.compile(r"\bas soon as\b(?! (?:possible|poss|we can|you can|i can))")
 _SOMEDAY_RE: Final = re.compile(r"^(?:maybe |perhaps |peut etre )?(?:one day|un jour|some day)\b")
 
 
@@ -386,7 +458,7 @@ def parse_duration_days(text: str) -> Quantity | None:
     found = _read(text, "days")
     if found is None:
         return None
-    plain = fold(text)
+    plain = _CONDITIONAL_RE.sub(" once ", fold(text))
     if _SOMEDAY_RE.match(plain):
         return None  # "one day" is a wish, not a delay of one day
     exprs = [e for e in found[1] if e.has_unit]
