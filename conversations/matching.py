@@ -45,6 +45,7 @@ from conversations.dsl import (
     TimeframeQuestion,
     options_of,
 )
+from conversations.answer_scope import Scope, scope_of
 from conversations.calendar_dates import parse_calendar_days
 from conversations.quantities import Quantity, parse_count, parse_duration_days, parse_money
 from conversations.textnorm import fold
@@ -82,7 +83,17 @@ NO_MATCH: Final = Match(None, None, 0.0)
 _GENERIC_HEADS: Final = frozenset({"startup", "start up", "company", "firm", "business",
                                    "entreprise", "societe", "boite", "group", "groupe",
                                    "industry", "industrie", "sector", "secteur", "agency",
-                                   "agence", "organization", "organisation"})
+                                   "agence", "organization", "organisation",
+                                   "tech", "technology", "technologies"})
+# Words between two option phrases: "de" and "of" link a head to its complement;
+# "and", "or" list two things.
+_LINKING: Final = frozenset("de d du des of en a l la le les the".split())
+_LISTING: Final = frozenset("and et or ou plus also aussi as well".split())
+# Verbs whose object says the sector: "we make software" is software, "we build
+# tractors" (nothing else named) is what the script says "we build" means.
+_MAKING_VERBS: Final = frozenset(
+    "make makes build builds produce produces manufacture assemble assembles fabrique "
+    "fabriquons fabriquent produit produisons produisent construit construisons".split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +102,11 @@ class _Phrase:
     key: str  # stems glued: "e-commerce", "ecommerce" and "E commerce" share one key
     option_id: str
     langs: frozenset[str]
+
+    @property
+    def verbal(self) -> bool:
+        """A verb phrase ("we build", "fabrique"): it gives way to the thing made."""
+        return self.text.rsplit(" ", 1)[-1] in _MAKING_VERBS
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,11 +237,21 @@ def _is_weak(hit: _Hit, n_words: int, original: str) -> bool:
     return len(hit.phrase.text) <= 2 and n_words > 1 and not _is_acronym(hit.phrase, original)
 
 
-def _resolve(hits: list[_Hit], n_words: int, original: str, lang: str) -> Match:
-    """The option meant among the phrases found in the answer (exact or misspelt)."""
+def _resolve(hits: list[_Hit], stems: Sequence[str], original: str, lang: str) -> Match:
+    """The option meant among the phrases found in the answer (exact or misspelt).
+
+    Two options named in one noun phrase are read by its head: the last noun in
+    English ("insurance software"), the first across "de" / "of" ("magasin de
+    sport", "school of medicine") and in French ("lycée professionnel agricole").
+    Two options named apart ("software and finance", "a university spin-off doing
+    AI") are close candidates: the prospect is asked which.
+    """
+    n_words = len(stems)
     strong = [h for h in hits if not _is_weak(h, n_words, original)]
     weak = len(strong) == 0  # only a two-letter word inside a sentence: ask first
-    spelt_right = [h for h in strong if h.distance == 0]
+    # "educaton tech": a generic head spelt right does not hide the misspelt word before it
+    spelt_right = [h for h in strong if h.distance == 0 and not (
+        h.phrase.text in _GENERIC_HEADS and any(t.distance and t.end == h.start for t in strong))]
     if spelt_right:  # a word spelt right beats a possible typo, unless the typo contains it
         strong = spelt_right + [h for h in strong if h.distance and any(
             h.start <= e.start and e.end <= h.end for e in spelt_right)]
@@ -236,7 +262,12 @@ def _resolve(hits: list[_Hit], n_words: int, original: str, lang: str) -> Match:
     kept.sort(key=lambda h: h.start)
     options = list(dict.fromkeys(h.phrase.option_id for h in kept))
     chosen = kept[0]
-    if len(options) > 1 and kept[1].start == chosen.end:
+    compound = len(options) > 1 and kept[1].start == chosen.end
+    gap = stems[chosen.end:kept[1].start] if len(options) > 1 else ()
+    if len(options) > 1 and not compound and not _LISTING.intersection(gap):
+        french = lang == "fr" and all("fr" in h.phrase.langs for h in kept[:2])
+        compound = french or all(w in _LINKING for w in gap)  # head first: keep `chosen`
+    elif compound:
         first, second = chosen, kept[1]
         english = ("en" in first.phrase.langs and "en" in second.phrase.langs) or (
             not ("fr" in first.phrase.langs and "fr" in second.phrase.langs) and lang != "fr")
@@ -253,10 +284,36 @@ def _resolve(hits: list[_Hit], n_words: int, original: str, lang: str) -> Match:
         confidence = 0.7 if chosen.distance > 1 else (0.85 if len(chosen.phrase.key) >= 7 else 0.8)
         if chosen.end - chosen.start == n_words:
             confidence += 0.05  # the whole answer is that one word, misspelt
-    if len(options) > 1:
-        confidence = min(confidence, 0.85)
+    if len(options) > 1:  # two sectors named apart ("a university spin-off doing AI"): ask
+        confidence = min(confidence, 0.85 if compound else 0.7)
     suggestions = ranked[:3] if confidence < ACCEPT_CONFIDENCE else ()
     return Match(ranked[0], None, confidence, suggestions)
+
+
+def _in_scope(hits: list[_Hit], scope: Scope) -> tuple[list[_Hit], bool]:
+    """The phrases the prospect says the company *is*, and whether only customers were named.
+
+    Denied phrases go ("not finance, we are a hospital"); customers ("software
+    for banks") count only when nothing else is named; a making verb ("we build")
+    gives way to a thing named spelt right ("we build websites").
+    """
+    def covered(i: int) -> bool:
+        return any(h.start <= i < h.end for h in hits)
+
+    kept = [h for h in hits if not scope.denied(h.start, covered)]
+    own = [h for h in kept if not scope.customers(h.start, covered)]
+    customers_only = bool(kept) and not own
+    kept = own or kept
+    sellers = [h for h in kept if not scope.goods(h.start, covered)]
+    kept = sellers or kept  # "online shop selling furniture": the shop says the sector
+    if any(not h.phrase.verbal and h.distance == 0 for h in kept):
+        kept = [h for h in kept if not h.phrase.verbal]
+    return kept, customers_only
+
+
+_FUNCTION_WORDS: Final = frozenset(
+    "and et or ou of de du des la le les the a an in en for pour to we on nous is are est our "
+    "notre nos with avec but mais not pas no".split())
 
 
 def _allowed_edits(query: str, key: str) -> int:
@@ -271,6 +328,8 @@ def _typos(index: _Index, stems: Sequence[str], exact: Sequence[_Hit]) -> list[_
     words = stems[:FUZZY_WORDS]
     for n in range(1, min(3, len(words)) + 1):
         for i in range(len(words) - n + 1):
+            if n > 1 and _FUNCTION_WORDS.intersection(words[i:i + n]):
+                continue  # "and IT" is not a typo of "audit"
             query = "".join(words[i:i + n])
             if len(query) < 5 or query in index.exact or any(
                     h.start <= i and i + n <= h.end for h in exact):
@@ -298,7 +357,16 @@ def _typos(index: _Index, stems: Sequence[str], exact: Sequence[_Hit]) -> list[_
 def _match_phrases(index: _Index, stems: Sequence[str], original: str, lang: str) -> Match:
     exact = _contained(index, stems)
     hits = exact + _typos(index, stems, exact)
-    return _resolve(hits, len(stems), original, lang) if hits else NO_MATCH
+    scope = scope_of(original, fold(original).split()[:len(stems)]) if hits else None
+    customers_only = False
+    if scope is not None:
+        hits, customers_only = _in_scope(hits, scope)
+    if not hits:
+        return NO_MATCH
+    match = _resolve(hits, stems, original, lang)
+    if customers_only and match.option_id is not None and match.confidence >= ACCEPT_CONFIDENCE:
+        return Match(match.option_id, None, 0.7, (match.option_id,))  # "we sell to hospitals"
+    return match
 
 
 def _phrase_with_digits(index: _Index, folded: str) -> str | None:

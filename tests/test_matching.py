@@ -83,9 +83,16 @@ def test_a_two_letter_word_inside_a_sentence_is_only_a_suggestion(script: Script
     assert match.suggestions == ("software",)
 
 
-def test_competing_options_lower_the_confidence_but_are_accepted(script: Script) -> None:
+def test_customers_named_after_for_are_not_the_sector(script: Script) -> None:
     single = match_answer(script.question("sector"), "software for you", lang="en")
     both = match_answer(script.question("sector"), "software for hospitals", lang="en")
+    assert single.option_id == both.option_id == "software"
+    assert both.confidence == single.confidence >= ACCEPT_CONFIDENCE
+
+
+def test_a_compound_is_read_by_its_head_with_less_confidence(script: Script) -> None:
+    single = match_answer(script.question("sector"), "software", lang="en")
+    both = match_answer(script.question("sector"), "insurance software", lang="en")
     assert single.option_id == both.option_id == "software"
     assert ACCEPT_CONFIDENCE <= both.confidence < single.confidence
 
