@@ -6,19 +6,27 @@ A choice answer is read in three passes, most certain first:
 
 1. the whole answer is a label or synonym ("Banque", "SaaS");
 2. a label or synonym appears as whole words inside it ("we build accounting
-   software"); when several options appear, the head of an English compound wins
-   ("insurance software" → software, "edtech startup" → education), otherwise
-   the first mention;
+   software");
 3. one word or a few glued words are a typo of one (``OSA`` edit distance, so a
    swap of two letters is one edit: "retial", "sofware", "helthcare"); a word
    spelt right beats a possible typo of another option.
+
+Of the phrases found, those the prospect denies ("not finance, we are a
+hospital") or names as customers ("software for banks") are set aside
+(:mod:`conversations.answer_scope`), and a making verb ("we build") gives way to
+the thing made. When several options remain, the head of a compound wins
+("insurance software" → software, "edtech startup" → education, "magasin de
+sport" → retail); options named apart ("software and finance") are close
+candidates, and the prospect is asked which.
 
 Why edit distances over words rather than rapidfuzz's token_set_ratio or WRatio
 over whole answers: token_set_ratio scores 100 whenever one side's words are a
 subset of the other's ("e" against "Retail & e-commerce"), and similarity
 ratios cannot tell a typo from a different short word; per-word edits can.
 
-Number, money and timeframe answers first try an answer that *is* an option's
+Timeframe answers that name a date ("Q3", "fin janvier", "next spring") are read
+relative to the message's day (:mod:`conversations.calendar_dates`). Number,
+money and timeframe answers then try an answer that *is* an option's
 phrase ("no idea yet", "asap", a band label such as "51–200"), then the
 quantity parsers of :mod:`conversations.quantities` with the bands, then
 phrases inside longer text and with typos ("no rush at all").
@@ -26,16 +34,18 @@ phrases inside longer text and with typos ("no rush at all").
 
 from __future__ import annotations
 
-import math
 import re
-from datetime import date
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Final
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from conversations.answer_scope import Scope, scope_of
+from conversations.bands import band_match, period_match, thousands_or_not
+from conversations.calendar_dates import parse_calendar_days
 from conversations.dsl import (
     BandedQuestion,
     ChoiceQuestion,
@@ -45,38 +55,17 @@ from conversations.dsl import (
     TimeframeQuestion,
     options_of,
 )
-from conversations.answer_scope import Scope, scope_of
-from conversations.calendar_dates import parse_calendar_days
+from conversations.match_result import ACCEPT_CONFIDENCE, NO_MATCH, Match
 from conversations.quantities import Quantity, parse_count, parse_duration_days, parse_money
 from conversations.textnorm import fold
 
 __all__ = ["ACCEPT_CONFIDENCE", "Match", "match_answer"]
-
-ACCEPT_CONFIDENCE: Final = 0.75
-"""At or above it the engine records the answer; below it, it asks "Did you mean…?"."""
 
 MAX_CHARS: Final = 1000  # longer messages are prose: only their start is read
 MAX_WORDS: Final = 40
 FUZZY_WORDS: Final = 16  # typos are looked for in the first words only (cost is per word)
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
-    """What a typed answer means.
-
-    `option_id` is the best option (a band id for quantities) or None;
-    `value` the parsed count, amount or days; `confidence` in [0, 1];
-    `suggestions` the options worth offering when confidence is below
-    :data:`ACCEPT_CONFIDENCE`, best first (empty when there is nothing to offer).
-    """
-
-    option_id: str | None
-    value: float | None
-    confidence: float
-    suggestions: tuple[str, ...] = ()
-
-
-NO_MATCH: Final = Match(None, None, 0.0)
 
 # Nouns that name an organisation rather than a sector: in "edtech startup" the
 # modifier, not the head, says the sector.
@@ -386,86 +375,13 @@ def _parser_for(question: BandedQuestion) -> Callable[[str], Quantity | None]:
     return parse_count
 
 
-def _band_match(question: BandedQuestion, quantity: Quantity) -> Match:
-    """The band of a quantity: a range maps to a band when both ends fall in it."""
-    value = quantity.value
-    low, high = quantity.low, quantity.high
-    if low < high and not math.isinf(high):
-        high = math.nextafter(high, -math.inf)  # "5-20k" is the 5–20 k€ band, not 20–100
-    if not math.isinf(low) and not math.isinf(high) and high >= question.min:
-        low = max(low, question.min)  # "0-5 people": the first band, not "below min"
-    ends = [v for v in (low, high) if not math.isinf(v)]
-    bands = [question.band_for(v) for v in ends]
-    if any(b is None for b in bands):
-        return Match(None, value, 0.0)  # below the question's minimum: re-ask
-    ids = list(dict.fromkeys(b.id for b in bands if b is not None))
-    if len(ids) == 1:
-        confidence = 0.95 if len(ends) == 2 and low == high else 0.9
-        return Match(ids[0], value, confidence - 0.05 * quantity.approximate)
-    # A range across bands: the band holding most of it ("3-6 months" is 91–180
-    # days but for its first day), else the midpoint's band, to be confirmed.
-    share, widest = _widest_band(question, low, high)
-    if share >= 0.75:
-        return Match(widest, value, 0.8 - 0.05 * quantity.approximate)
-    middle = question.band_for(value)
-    best = middle.id if middle is not None else ids[0]
-    return Match(best, value, 0.65, tuple(dict.fromkeys((best, *ids))))
-
-
-def _period_match(question: BandedQuestion, period: Quantity) -> Match:
-    """The band of a calendar period ("Q3", "this summer"): the band of its middle day.
-
-    A period is when the prospect means to start, not a range of guesses, so its
-    middle stands for it; when that band holds less than half of the period
-    ("cet été" said in May spans three bands), the prospect is asked which.
-    """
-    if math.isinf(period.low) or math.isinf(period.high):
-        return _band_match(question, period)
-    middle = question.band_for(period.value)
-    if middle is None:
-        return Match(None, period.value, 0.0)
-    share = _share_of(question, middle.id, period.low, period.high)
-    if share >= 1.0:
-        return Match(middle.id, period.value, 0.85)
-    if share >= 0.5:
-        return Match(middle.id, period.value, 0.8)
-    ids = [b.id for v in (period.low, period.high) if (b := question.band_for(v)) is not None]
-    return Match(middle.id, period.value, 0.65, tuple(dict.fromkeys((middle.id, *ids))))
-
-
-def _share_of(question: BandedQuestion, band_id: str, low: float, high: float) -> float:
-    """The share of [low, high] that falls in one band."""
-    if high <= low:
-        return 1.0
-    lower = question.min
-    for band in question.bands:
-        upper = band.upper if band.upper is not None else math.inf
-        if band.id == band_id:
-            return max(0.0, min(high, upper) - max(low, lower)) / (high - low)
-        lower = upper
-    return 0.0
-
-
-def _widest_band(question: BandedQuestion, low: float, high: float) -> tuple[float, str]:
-    """The band covering the largest share of [low, high], and that share."""
-    best, best_id = -1.0, question.bands[0].id
-    lower = question.min
-    for band in question.bands:
-        upper = band.upper if band.upper is not None else math.inf
-        overlap = min(high, upper) - max(low, lower)
-        if overlap > best:
-            best, best_id = overlap, band.id
-        lower = upper
-    return best / (high - low), best_id
-
-
 def _match_banded(question: BandedQuestion, index: _Index, folded: str, stems: Sequence[str],
                   original: str, lang: str, today: date | None) -> Match:
     parse = _parser_for(question)
     if today is not None and isinstance(question, TimeframeQuestion):
         dated = parse_calendar_days(original, today)  # "Q3", "fin janvier": before synonyms
         if dated is not None:
-            return _period_match(question, dated)
+            return period_match(question, dated)
     exact = index.exact.get("".join(stems))
     option_id = exact.option_id if exact is not None else index.labels_with_digits.get(folded)
     if option_id is None:
@@ -473,24 +389,14 @@ def _match_banded(question: BandedQuestion, index: _Index, folded: str, stems: S
     quantity = parse(original)
     if option_id is not None:
         value = None
-        if quantity is not None and _band_match(question, quantity).option_id == option_id:
+        if quantity is not None and band_match(question, quantity).option_id == option_id:
             value = quantity.value
         return Match(option_id, value, 1.0 if exact is not None else 0.9)
     if quantity is not None:
         if isinstance(question, MoneyQuestion) and quantity.bare and 0 < quantity.value < 100:
-            return _thousands_or_not(question, quantity)
-        return _band_match(question, quantity)
+            return thousands_or_not(question, quantity)
+        return band_match(question, quantity)
     return _match_phrases(index, stems, original, lang)
-
-
-def _thousands_or_not(question: BandedQuestion, quantity: Quantity) -> Match:
-    """ "around 50" as a budget: 50 € or 50 k€? Ask, offering both readings."""
-    face = _band_match(question, quantity)
-    thousands = _band_match(question, Quantity(quantity.low * 1000, quantity.high * 1000))
-    options = tuple(dict.fromkeys(o for o in (thousands.option_id, face.option_id) if o))
-    if len(options) < 2:
-        return face
-    return Match(options[0], quantity.value * 1000, 0.6, options)
 
 
 def match_answer(question: QuestionBase, text: str, *, lang: str,

@@ -122,6 +122,8 @@ _ONE_PRONOUN_BEFORE: Final = frozenset(words("of off another more thing day"))
 def _one_is_a_pronoun(tokens: Sequence[Token], i: int) -> bool:
     before = tokens[i - 1].text if i else ""
     after = [t.text for t in tokens[i + 1:i + 3]]
+    if after[:2] in (["of", "us"], ["of", "them"]):
+        return False  # "just one of us"
     return (before in _ONE_PRONOUN_AFTER or bool(after) and after[0] in _ONE_PRONOUN_BEFORE
             or after[:2] == ["-", "off"])
 
