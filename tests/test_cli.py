@@ -92,6 +92,23 @@ def test_script_match_jsonl() -> None:
     assert "error" in out[5] and "error" in out[6] and len(out) == 7
 
 
+def test_script_match_reads_dates_as_of_date_and_says_what_it_would_ask() -> None:
+    lines = [{"question": "urgency", "text": "Q3"},
+             {"question": "sector", "text": "software and finance"}]
+    stdin = "\n".join(json.dumps(line) for line in lines) + "\n"
+    march = leadbot("script", "match", str(DEFAULT), "--jsonl", "--date", "2026-03-10",
+                    stdin=stdin)
+    june = leadbot("script", "match", str(DEFAULT), "--jsonl", "--date", "2026-06-20",
+                   stdin=stdin)
+    assert march.returncode == 0 and june.returncode == 0, march.stderr + june.stderr
+    in_march = [json.loads(line) for line in march.stdout.splitlines()]
+    in_june = [json.loads(line) for line in june.stdout.splitlines()]
+    assert (in_march[0]["option"], in_june[0]["option"]) == ("year", "quarter")
+    assert in_march[0]["accepted"] is True and in_march[0]["did_you_mean"] == []
+    assert in_march[1]["accepted"] is False
+    assert in_march[1]["did_you_mean"] == ["software", "finance"]
+
+
 def test_script_match_meets_the_corpus_bar() -> None:
     if not CORPUS.exists():
         pytest.skip(f"corpus not found at {CORPUS}")
