@@ -102,7 +102,7 @@ def _add_months(year: int, month: int, months: int) -> tuple[int, int]:
 
 
 def _period(m: _Mention, year: int) -> _Period:
-    start = date(year, m.month, m.first_day)
+    start = date(year, m.month, min(m.first_day, _month_end(year, m.month)))  # "31 avril"
     end_year, end_month = _add_months(year, m.month, m.months - 1)
     last = _month_end(end_year, end_month)
     end = date(end_year, end_month, min(m.last_day or last, last))
@@ -162,10 +162,15 @@ def _mentions(words: list[str], today: date) -> list[_Mention]:
         elif word in _SEASONS:
             month, months = _SEASONS[word]
         elif word.isdigit() and len(word) == 4 and 2000 <= int(word) <= 2100 and (
-                len(words) == 1 or i and words[i - 1] in _YEAR_CONTEXT):
+                len(words) == 1 or i and words[i - 1] in _YEAR_CONTEXT
+                or _ends_with(words, i, (*_EARLY, *_MID, *_LATE))):
             if found:
                 continue  # the year of a period already read ("T4 2026")
-            found.append(_Mention(1, 12, 1, None, i, i + 1, int(word), False))
+            part = _ends_with(words, i, (*_EARLY, *_MID, *_LATE))  # "early 2027", "fin 2026"
+            month = 1 if part is None or part in _EARLY else 5 if part in _MID else 9
+            begin = i - len(part.split()) if part else i
+            found.append(_Mention(month, 12 if part is None else 4, 1, None, begin, i + 1,
+                                  int(word), False))
             continue
         elif word == "rentree":
             month, last = 9, 15

@@ -220,6 +220,19 @@ def test_dates_never_raise_and_are_never_in_the_past(text: str, today: date) -> 
         assert all(v >= 0 for v in (quantity.low, quantity.high) if not math.isinf(v))
 
 
+_DATE_WORDS = ("31 30 29 1 15 2026 2027 2100 march fevrier feb avril may sept q1 q4 t3 third "
+               "quarter trimestre spring ete rentree new year nouvel an next prochain early "
+               "mid fin end of by before after not pas avant in en d ici the").split()
+
+
+@given(st.lists(st.sampled_from(_DATE_WORDS), max_size=6),
+       st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 12, 1)))
+def test_any_mix_of_date_words_reads_or_declines(tokens: list[str], today: date) -> None:
+    quantity = parse_calendar_days(" ".join(tokens), today)  # "31 feb", "fin 2100", …
+    if quantity is not None:
+        assert quantity.low <= quantity.high
+
+
 # --- what the prospect sees ----------------------------------------------------------------
 
 
