@@ -40,7 +40,8 @@ def main() -> None:
     now = datetime(2026, 3, 2, 10, tzinfo=UTC)
     timings: dict[str, list[float]] = defaultdict(list)
     for row in rows:  # warm the indexes
-        understand(script.question(row["question"]), row["text"], lang=row.get("lang", "en"), now=now)
+        question = script.question(row["question"])
+        understand(question, row["text"], lang=row.get("lang", "en"), now=now)
     for _ in range(args.rounds):
         for row in rows:
             question = script.question(row["question"])

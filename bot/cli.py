@@ -287,7 +287,7 @@ def _as_of(day: datetime | None) -> datetime:
               help='Read {"question": id, "text": ...} lines on stdin, write one result per line.')
 @click.option("--lang", type=click.Choice(["en", "fr"]), default=None)
 @click.option("--date", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help='Read dates in answers ("Q3", "fin janvier") as if sent that day (default: today).')
+              help='Read dates in answers ("Q3", "fin janvier") as sent that day (default: today).')
 def script_match(path: Path, jsonl: bool, lang: str | None, as_of: datetime | None) -> None:
     """Map typed answers to options, as the bot would."""
     from conversations.understanding import understand
@@ -330,7 +330,7 @@ def script_match(path: Path, jsonl: bool, lang: str | None, as_of: datetime | No
               help='JSON object: {"question id": "typed answer", ...}')
 @click.option("--lang", type=click.Choice(["en", "fr"]), default=None)
 @click.option("--date", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help='Read dates in answers ("Q3", "fin janvier") as if sent that day (default: today).')
+              help='Read dates in answers ("Q3", "fin janvier") as sent that day (default: today).')
 def script_simulate(path: Path, answers_json: str, lang: str | None,
                     as_of: datetime | None) -> None:
     """Run one answer set through the script and print the outcome as JSON."""

@@ -70,7 +70,8 @@ def answer_text(turn: Turn, raw: str) -> None:
         record(turn, question, AnswerState(raw_text=text, value=understood.value))
     elif isinstance(question, (EmailQuestion, PhoneQuestion)):
         if understood.value is None:
-            not_understood(turn, question, text, prefix=turn.text(CONTACT_PARSERS[type(question)][1]))
+            reask = CONTACT_PARSERS[type(question)][1]
+            not_understood(turn, question, text, prefix=turn.text(reask))
         else:
             record(turn, question, AnswerState(raw_text=text, value=understood.value))
     else:

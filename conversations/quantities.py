@@ -446,6 +446,11 @@ _NEGATIONS: Final = frozenset(words(
     "not no pas non never jamais rien nothing isn aren don doesn nt aucune aucun"))
 # "as soon as the budget is approved" is a condition, not "soon".
 _CONDITIONAL_RE: Final = re.compile(r"\bas soon as\b(?! (?:possible|poss|we can|you can|i can))")
+_NEXT_ONE_RE: Final = re.compile(
+    r"\b(?:not|pas) (?:this|the|ce|cette|le|la) (week|month|quarter|year|semaine|mois|trimestre)"
+    r"\b.* (?:next one|the next|le prochain|la prochaine)\b")
+_FRENCH_NEXT: Final = {"semaine": "semaine prochaine", "mois": "mois prochain",
+                       "trimestre": "trimestre prochain"}
 _SOMEDAY_RE: Final = re.compile(r"^(?:maybe |perhaps |peut etre )?(?:one day|un jour|some day)\b")
 
 
@@ -459,6 +464,10 @@ def parse_duration_days(text: str) -> Quantity | None:
     if found is None:
         return None
     plain = _CONDITIONAL_RE.sub(" once ", fold(text))
+    next_one = _NEXT_ONE_RE.search(plain)
+    if next_one is not None:  # "not this quarter, the next one"
+        unit = next_one.group(1)
+        plain = _FRENCH_NEXT.get(unit, f"next {unit}")
     if _SOMEDAY_RE.match(plain):
         return None  # "one day" is a wish, not a delay of one day
     exprs = [e for e in found[1] if e.has_unit]

@@ -157,6 +157,11 @@ def test_a_bare_small_budget_asks_whether_it_means_thousands(text: str,
     assert accepted("budget", "500") == "lt_5k"  # hundreds are taken at face value
 
 
+def test_the_next_one_after_a_denied_period() -> None:
+    assert accepted("urgency", "not this quarter, next one") == "quarter"
+    assert accepted("urgency", "pas cette semaine, la prochaine", lang="fr") == "now"
+
+
 def test_a_condition_is_not_soon() -> None:
     assert not read("urgency", "as soon as the budget is approved").accepted
     assert accepted("urgency", "as soon as possible") == "now"
