@@ -174,12 +174,9 @@ def _mentions(words: list[str], today: date) -> list[_Mention]:
             continue
         elif word == "rentree":
             month, last = 9, 15
-        elif word == "year" and i and words[i - 1] == "new" or word == "an" and i and \
-                words[i - 1] == "nouvel":
-            month, start = 1, i - 1  # "in the new year", "après le nouvel an"
-            if found or i + 1 < len(words) and words[i + 1].isdigit():
-                continue
-            found.append(_Mention(1, 1, 1, None, start, i + 1, today.year + 1, False))
+        elif " ".join(words[i - 1:i + 1]) in ("new year", "nouvel an"):
+            if not found:  # "in the new year", "après le nouvel an": next January
+                found.append(_Mention(1, 1, 1, None, i - 1, i + 1, today.year + 1, False))
             continue
         else:
             continue
