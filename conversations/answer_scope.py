@@ -27,6 +27,7 @@ _NEGATIONS: Final = frozenset(
 # "not only", "not before next year" (a bound, not a denial)
 _NOT_A_DENIAL: Final = frozenset(
     "only just seulement merely que before avant until till earlier later more less".split())
+_HEDGES: Final = frozenset("sure certain exactly know precisely sur sais".split())
 _PRONOUNS: Final = frozenset("we i it its our on nous c je j".split())
 _ANSWERED_NO: Final = frozenset({"no", "non", "nope", "nah"})
 _CLAUSE_WORDS: Final = frozenset("but mais rather plutot instead sinon".split())
@@ -61,6 +62,8 @@ class Scope:
             first = i == 0 or self.clause[i - 1] != self.clause[i]
             if after in _NOT_A_DENIAL or (first and word in _ANSWERED_NO and after in _PRONOUNS):
                 continue  # "not only…", "No we're a bank"
+            if _HEDGES.intersection(self.words[max(0, i - 1):i + 3]):
+                continue  # "not sure maybe retail", "je sais pas, peut-être la santé"
             return True
         return False
 

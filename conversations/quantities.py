@@ -171,11 +171,17 @@ _NEGATION_WORDS: Final = frozenset(words(
 _CLAUSE_ENDS: Final = frozenset(words(", ; . ? ! : but mais rather plutot instead"))
 
 
+# "not sure, maybe 30", "je sais pas 30", "I don't know exactly, 200": a hedge, not a denial.
+_HEDGES: Final = frozenset(words("sure certain exactly know precisely sur sais"))
+
+
 def _negated(toks: Sequence[Token], start: int, end: int) -> bool:
-    for tok in reversed(toks[:start]):
-        if tok.text in _CLAUSE_ENDS:
+    for i in range(start - 1, -1, -1):
+        text = toks[i].text
+        if text in _CLAUSE_ENDS:
             break
-        if tok.text in _NEGATION_WORDS:
+        near = {t.text for t in toks[max(0, i - 1):i + 3]}
+        if text in _NEGATION_WORDS and not near & _HEDGES:
             return True
     after = [t.text for t in toks[end:end + 2]]
     return after[:1] == ["?"] and after[1:] in (["no"], ["non"], ["nope"], ["nah"])

@@ -64,6 +64,16 @@ def test_a_denied_option_is_not_the_answer(text: str, lang: str, option: str) ->
     assert accepted("sector", text, lang=lang) == option
 
 
+@pytest.mark.parametrize(("question", "text", "lang", "option"), [
+    ("sector", "not sure maybe retail", "en", "retail"),
+    ("company_size", "je sais pas 30", "fr", "small"),
+    ("company_size", "I don't know exactly, 200", "en", "medium"),
+])
+def test_a_hedge_is_not_a_denial(question: str, text: str, lang: str, option: str) -> None:
+    assert accepted(question, text, lang=lang) == option
+    assert accepted("sector", "not really a bank, more a consultancy") == "other"
+
+
 def test_only_denials_are_asked_again() -> None:
     got = read("sector", "not finance")
     assert not got.accepted and got.suggestions == ()
