@@ -7,8 +7,10 @@ The form lifecycle of one question — ask → understand → (re-ask | "did you
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
-from conversations.conditions import Facts, holds
+from conversations import payloads
+from conversations.conditions import holds
 from conversations.contact import is_skip, parse_email, parse_phone
 from conversations.dsl import (
     BandedQuestion,
@@ -35,7 +37,7 @@ from conversations.turn import (
     ask,
     clean_text,
     closing_message,
-    options_chosen,
+    lead_facts,
     reask_current,
     score_state,
 )
@@ -111,9 +113,9 @@ def _match_option(turn: Turn, question: Question, text: str) -> None:
             turn.text("did_you_mean"),
             question_id=question.id,
             choices=(
-                *(Choice(f"a:{question.id}:{o.id}", o.label.get(lang, turn.script.lang))
+                *(Choice(payloads.answer(question.id, o.id), o.label.get(lang, turn.script.lang))
                   for o in options),
-                Choice(f"n:{question.id}", turn.text("none_of_these")),
+                Choice(payloads.none_of_these(question.id), turn.text("none_of_these")),
             ),
         )
         return
@@ -197,10 +199,12 @@ def rescore(turn: Turn) -> None:
         )
 
 
-def next_question(script: Script, state: ConversationState, after: str | None) -> str | None:
+def next_question(
+    script: Script, state: ConversationState, after: str | None, *, now: datetime
+) -> str | None:
     """The id of the next question to ask, or None when the flow is over."""
     ids = script.question_ids()
-    facts = Facts(options=options_chosen(state), stage=state.stage)
+    _, facts = lead_facts(script, state, now)
     start = 0
     if after is not None:
         question = script.question(after)
@@ -225,7 +229,7 @@ def next_question(script: Script, state: ConversationState, after: str | None) -
 
 
 def advance(turn: Turn, *, after: str | None) -> None:
-    upcoming = next_question(turn.script, turn.state, after)
+    upcoming = next_question(turn.script, turn.state, after, now=turn.now)
     if upcoming is None:
         complete(turn)
         return

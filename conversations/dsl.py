@@ -28,6 +28,7 @@ from conversations.dsl_base import (  # noqa: F401  (re-exported: the DSL's voca
     ScriptId,
     Stage,
     Synonyms,
+    Temperature,
     Text,
 )
 from conversations.dsl_nurture import Booking, Engagement, Nurture
@@ -207,12 +208,12 @@ class Thresholds(Model):
         return self
 
 
-class Temperature(Model):
+class TemperatureThresholds(Model):
     warm: int = 30
     hot: int = 60
 
     @model_validator(mode="after")
-    def _ordered(self) -> Temperature:
+    def _ordered(self) -> TemperatureThresholds:
         if self.hot < self.warm:
             raise ValueError(f"hot ({self.hot}) must be at least warm ({self.warm})")
         return self
@@ -225,7 +226,7 @@ class Caps(Model):
 
 class ScoringConfig(Model):
     thresholds: Thresholds = Thresholds()
-    temperature: Temperature = Temperature()
+    temperature: TemperatureThresholds = TemperatureThresholds()
     caps: Caps = Caps()
     # SQL also needs these questions answered (sales must be able to call back).
     sql_requires: tuple[Identifier, ...] = ()
@@ -240,7 +241,7 @@ class Route(Model):
 
 class ExpectedOutcome(Model):
     stage: Stage | None = None
-    temperature: Literal["cold", "warm", "hot"] | None = None
+    temperature: Temperature | None = None
     options: dict[Identifier, Identifier | None] | None = None
     channel: str | None = None
 
@@ -265,6 +266,12 @@ class Messages(Model):
     disqualified: Text | None = None
 
 
+class Alerts(Model):
+    """How sales alerts are written: one language for the whole sales team."""
+
+    language: Language | None = None  # default: the script's default language
+
+
 class Script(Model):
     id: ScriptId
     version: str | None = None
@@ -280,11 +287,17 @@ class Script(Model):
     nurture: Nurture = Nurture()
     engagement: Engagement = Engagement()
     booking: Booking | None = None
+    alerts: Alerts = Alerts()
 
     @property
     def lang(self) -> str:
         """The default language: where a missing translation falls back to."""
         return self.default_language or self.languages[0]
+
+    @property
+    def alert_lang(self) -> str:
+        """The sales team's language: option labels and reasons on alerts are in it."""
+        return self.alerts.language or self.lang
 
     def question(self, question_id: str) -> Question:
         for question in self.questions:

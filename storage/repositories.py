@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from conversations.vocabulary import EventType
 from storage.models import (
     UTCDateTime,
     Answer,
@@ -413,13 +414,17 @@ class EventRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def add(self, *, lead_id: int | None, type: str, payload: dict[str, Any], now: datetime) -> None:
+    def add(
+        self, *, lead_id: int | None, type: EventType, payload: dict[str, Any], now: datetime
+    ) -> None:
         # A Core insert: events are append-only, no need for the ORM's bookkeeping.
         self._session.execute(
             _INSERT_EVENT, {"lead_id": lead_id, "type": type, "payload": payload, "created_at": now}
         )
 
-    def for_lead(self, lead_id: int, *, types: Sequence[str] | None = None) -> list[LeadEvent]:
+    def for_lead(
+        self, lead_id: int, *, types: Sequence[EventType] | None = None
+    ) -> list[LeadEvent]:
         query = select(LeadEvent).where(LeadEvent.lead_id == lead_id)
         if types is not None:
             query = query.where(LeadEvent.type.in_(types))
