@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from bot.service import ConversationKey, Handled, LeadService, Profile
+from conversations import payloads
 from conversations.dsl import BandedQuestion
 from conversations.exchange import Choice, ConversationStarted, Inbound, Reply, StageChanged
 from storage.unit_of_work import UnitOfWork
@@ -85,7 +86,7 @@ class ConsoleChat:
     def _numbered(self, reply: Reply) -> bool:
         if not reply.choices:
             return False
-        if reply.question_id is None or reply.choices[-1].token.startswith("n:"):
+        if reply.question_id is None or payloads.is_none_of_these(reply.choices[-1].token):
             return True  # language, /forget and "did you mean…?" choices
         question = self.service.script.script.question(reply.question_id)
         return not isinstance(question, BandedQuestion)
