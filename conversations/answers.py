@@ -119,14 +119,18 @@ def _match_option(turn: Turn, question: Question, text: str) -> None:
             ),
         )
         return
-    prefix = None
-    if (
-        isinstance(question, BandedQuestion)
-        and match.value is not None
-        and match.value < question.min
-    ):
-        prefix = turn.text("below_min", min=f"{question.min:g}")
-    not_understood(turn, question, text, prefix=prefix)
+    not_understood(turn, question, text, prefix=_out_of_range(turn, question, match.value))
+
+
+def _out_of_range(turn: Turn, question: Question, value: float | None) -> str | None:
+    """Why a number was refused, when it was outside the question's `min` / `max`."""
+    if not isinstance(question, BandedQuestion) or value is None:
+        return None
+    if value < question.min:
+        return turn.text("below_min", min=f"{question.min:g}")
+    if question.max is not None and value > question.max:
+        return turn.text("above_max", max=f"{question.max:g}")
+    return None
 
 
 def not_understood(turn: Turn, question: Question, text: str, prefix: str | None = None) -> None:

@@ -99,15 +99,25 @@ class ChoiceQuestion(QuestionBase):
     options: tuple[Option, ...] = Field(min_length=1, max_length=20)
 
 
+def _starts_above(previous: Band, limit: float) -> bool:
+    """Whether the band after `previous` holds only values above `limit`."""
+    if previous.max is not None:
+        return previous.max >= limit
+    return previous.below is not None and previous.below > limit
+
+
 class BandedQuestion(QuestionBase):
     """A question answered with a quantity, mapped to a band; `options` catch non-numeric answers."""
 
     bands: tuple[Band, ...] = Field(min_length=1, max_length=20)
     options: tuple[Option, ...] = ()
-    min: float = 0
+    min: float = 0  # a smaller number is re-asked ("at least {min}")
+    max: float | None = None  # a larger number is re-asked ("at most {max}")
 
     @model_validator(mode="after")
     def _bands_ordered(self) -> BandedQuestion:
+        if self.max is not None and self.max < self.min:
+            raise ValueError(f"max {self.max:g} is below min {self.min:g}; swap them")
         previous: float | None = None
         last = len(self.bands) - 1
         for index, band in enumerate(self.bands):
@@ -125,6 +135,12 @@ class BandedQuestion(QuestionBase):
                     )
                 if upper < self.min:
                     raise ValueError(f"band {band.id!r} ends at {upper:g}, below min {self.min:g}")
+            if self.max is not None and index and _starts_above(self.bands[index - 1], self.max):
+                raise ValueError(
+                    f"band {band.id!r} starts above max {self.max:g}: no answer can reach it; "
+                    "raise max or remove the band"
+                )
+            if upper is not None:
                 previous = upper
         return self
 
@@ -132,8 +148,8 @@ class BandedQuestion(QuestionBase):
         return (*self.bands, *self.options)
 
     def band_for(self, value: float) -> Band | None:
-        """The band holding `value`, or None when it is below `min`."""
-        if value < self.min:
+        """The band holding `value`, or None when it is below `min` or above `max`."""
+        if value < self.min or (self.max is not None and value > self.max):
             return None
         for band in self.bands:
             if band.contains_upper(value):

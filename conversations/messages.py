@@ -35,6 +35,10 @@ BUILT_IN: dict[str, dict[str, str]] = {
         "en": "That number seems too small; please give a number of at least {min}.",
         "fr": "Ce nombre semble trop petit ; indiquez au moins {min}.",
     },
+    "above_max": {
+        "en": "That number seems too large; please give a number of at most {max}.",
+        "fr": "Ce nombre semble trop grand ; indiquez au plus {max}.",
+    },
     "did_you_mean": {
         "en": "Did you mean one of these?",
         "fr": "Vouliez-vous dire l'un de ceux-ci ?",
