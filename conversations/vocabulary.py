@@ -30,7 +30,6 @@ EventType = Literal[
     "lead_claimed",
     "lead_disqualified",
     "slack_alert_posted",
-    "slack_alert_rerouted",
     "sales_reply",
 ]
 
@@ -44,6 +43,4 @@ EVENT_ENGAGEMENT: Final = "engagement_recorded"  # payload {"action", "via"}
 EVENT_CLAIMED: Final = "lead_claimed"
 EVENT_DISQUALIFIED: Final = "lead_disqualified"
 EVENT_ALERT_POSTED: Final = "slack_alert_posted"
-# The alert went to the default channel because its routed channel was unusable.
-EVENT_ALERT_REROUTED: Final = "slack_alert_rerouted"
 EVENT_SALES_REPLY: Final = "sales_reply"
