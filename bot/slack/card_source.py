@@ -1,8 +1,8 @@
 """Reading a lead out of the database into the values Slack renders: the alert card and the transcript.
 
 The only place that knows which rows make a card; :mod:`bot.slack.alert` renders it.
-Labels come from the active script (in its default language, the sales team's),
-falling back to raw ids when a script was edited after the lead answered.
+Labels come from the active script, in its alert language (`alerts.language`, the
+sales team's), falling back to raw ids when a script was edited after the lead answered.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def option_label(script: Script | None, question_id: str, option_id: str | None)
             return option_id
         for option in options_of(question):
             if option.id == option_id:
-                return option.label.get(script.lang, script.lang)
+                return option.label.get(script.alert_lang, script.lang)
     return option_id
 
 
