@@ -17,6 +17,9 @@ from conversations.exchange import Choice, ConversationStarted, Inbound, Reply, 
 from storage.unit_of_work import UnitOfWork
 
 Write = Callable[[str], None]
+# How to answer a numbered list, in the conversation's language.
+NUMBERED_HINT = {"en": "(type a number or your own answer)",
+                 "fr": "(tapez un numéro ou votre propre réponse)"}
 AlertPrinter = Callable[[UnitOfWork, int], str | None]
 
 
@@ -72,7 +75,7 @@ class ConsoleChat:
                     self._show_alert(handled.lead_id)
         self._choices = ()
         for reply in handled.replies:
-            self.write(self._render(reply))
+            self.write(self._render(reply, handled.language))
 
     def _show_alert(self, lead_id: int) -> None:
         assert self.alert_text is not None
@@ -91,12 +94,12 @@ class ConsoleChat:
         question = self.service.script.script.question(reply.question_id)
         return not isinstance(question, BandedQuestion)
 
-    def _render(self, reply: Reply) -> str:
+    def _render(self, reply: Reply, lang: str) -> str:
         lines = [f"bot: {reply.text}"]
         if self._numbered(reply):
             self._choices = reply.choices
             lines += [f"   {i}. {choice.label}" for i, choice in enumerate(reply.choices, 1)]
-            lines.append("   (type a number or your own answer)")
+            lines.append("   " + NUMBERED_HINT.get(lang, NUMBERED_HINT["en"]))
         elif reply.choices:
             lines.append("   " + " · ".join(choice.label for choice in reply.choices))
         return "\n".join(lines)

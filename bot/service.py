@@ -78,6 +78,7 @@ class Handled:
     stage: Stage = "new"
     temperature: Temperature = "cold"
     score: int = 0
+    language: str = "en"  # the conversation's language after this message
 
 
 class AfterMessageHook(Protocol):
@@ -175,6 +176,7 @@ class LeadService:
                 replies=result.replies,
                 events=result.events,
                 stage=result.state.stage,
+                language=result.state.lang,
                 temperature="cold" if erased else lead.temperature,
                 score=0 if erased else lead.score,
             )

@@ -280,13 +280,18 @@ class LeadRepository:
                 return lead
         return None
 
-    def latest(self, *, stages: Sequence[str], limit: int = 20) -> list[Lead]:
-        query = (
-            select(Lead)
-            .where(Lead.stage.in_(stages))
-            .order_by(Lead.updated_at.desc(), Lead.id.desc())
-            .limit(limit)
-        )
+    def latest(
+        self, *, stages: Sequence[str], limit: int = 20, owner_id: str | None = None,
+        since: datetime | None = None,
+    ) -> list[Lead]:
+        """The most recently updated leads in `stages`; only `owner_id`'s, only those
+        qualified (or else updated) since `since`, when given — filtered in the query."""
+        query = select(Lead).where(Lead.stage.in_(stages))
+        if owner_id is not None:
+            query = query.where(Lead.owner_id == owner_id)
+        if since is not None:
+            query = query.where(func.coalesce(Lead.qualified_at, Lead.updated_at) >= since)
+        query = query.order_by(Lead.updated_at.desc(), Lead.id.desc()).limit(limit)
         return list(self._session.scalars(query))
 
     def delete(self, lead: Lead) -> None:
