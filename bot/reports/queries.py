@@ -17,7 +17,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from bot.reports.attribution import Attribution, parse_payload
-from conversations.vocabulary import EVENT_STAGE_CHANGED
+from conversations.vocabulary import EVENT_STAGE_CHANGED, Stage
 from storage.models import Answer, Conversation, Lead, LeadEvent
 
 QUALIFIED = {"mql": ("mql", "sql"), "sql": ("sql",)}
@@ -39,7 +39,7 @@ class LeadFacts:
     language: str
     payload: str | None
     attribution: Attribution
-    stage: str
+    stage: Stage
     owner_id: str | None
     answered: frozenset[str]
     current: str | None

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from conversations.vocabulary import Stage, Temperature
+
 Block = dict[str, Any]
 
 ACTION_CLAIM = "leadbot_claim"
@@ -54,7 +56,7 @@ class AnswerLine:
 @dataclass(frozen=True, slots=True)
 class AlertCard:
     lead_id: int
-    stage: str
+    stage: Stage
     name: str | None = None
     first_name: str | None = None
     username: str | None = None
@@ -66,7 +68,7 @@ class AlertCard:
     score: int = 0
     fit: int = 0
     intent: int = 0
-    temperature: str = "cold"
+    temperature: Temperature = "cold"
     reasons: tuple[str, ...] = ()
     answers: tuple[AnswerLine, ...] = ()
     first_message_at: datetime | None = None
