@@ -115,7 +115,8 @@ def check_serve_settings(settings: Settings) -> None:
     secret = settings.telegram_webhook_secret
     if settings.telegram_bot_token is not None and not (secret and secret.get_secret_value()):
         raise StartupError("TELEGRAM_WEBHOOK_SECRET is not set: without it anyone could post "
-                           "updates to /telegram/webhook; set it to a random string (A-Z a-z 0-9 _ -)")
+                           "updates to /telegram/webhook; set it to a random string "
+                           "(A-Z a-z 0-9 _ -)")
     if settings.telegram_webhook_url and settings.telegram_bot_token is None:
         raise StartupError("TELEGRAM_WEBHOOK_URL is set but TELEGRAM_BOT_TOKEN is not; "
                            "export the bot token from @BotFather")

@@ -308,7 +308,9 @@ class LeadService:
                     now=now,
                 )
             elif isinstance(event, ConversationStopped):
-                uow.events.add(lead_id=lead.id, type=EVENT_CONVERSATION_STOPPED, payload={}, now=now)
+                uow.events.add(
+                    lead_id=lead.id, type=EVENT_CONVERSATION_STOPPED, payload={}, now=now
+                )
             elif isinstance(event, EngagementRecorded):
                 # Which action, so the lead's history (and its Slack card) can say it.
                 uow.events.add(

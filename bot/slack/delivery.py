@@ -302,7 +302,8 @@ class SlackDelivery:
             response = await self._post(message, channel=channel, text=text, blocks=blocks)
         except SlackApiError as exc:
             error = exc.response.get("error") if exc.response.status_code == 200 else None
-            if error in UNUSABLE_CHANNEL_ERRORS and not reroute and self._can_reroute(message, meant):
+            unusable = error in UNUSABLE_CHANNEL_ERRORS and not reroute
+            if unusable and self._can_reroute(message, meant):
                 return await self._deliver_alert(message, Reroute(meant, str(error)))
             if error != "invalid_blocks":
                 raise
