@@ -122,9 +122,9 @@ def _match_option(turn: Turn, question: Question, text: str) -> None:
     not_understood(turn, question, text, prefix=_out_of_range(turn, question, match.value))
 
 
-def _out_of_range(turn: Turn, question: Question, value: float | None) -> str | None:
+def _out_of_range(turn: Turn, question: Question, value: object) -> str | None:
     """Why a number was refused, when it was outside the question's `min` / `max`."""
-    if not isinstance(question, BandedQuestion) or value is None:
+    if not isinstance(question, BandedQuestion) or not isinstance(value, float | int):
         return None
     if value < question.min:
         return turn.text("below_min", min=f"{question.min:g}")
