@@ -192,10 +192,14 @@ def run(script_path: Path | None) -> None:
               help="Also run the worker's background jobs in this process.")
 def serve(script_path: Path | None, host: str, max_connections: int, with_jobs: bool) -> None:
     """HTTP app on PORT: Telegram webhook, Slack endpoints, /api/events, /healthz, /metrics."""
-    from bot.runtime import ServeOptions
+    from bot.runtime import ServeOptions, StartupError, check_serve_settings
     from bot.runtime import serve as serve_app
 
     settings = load_settings()
+    try:
+        check_serve_settings(settings)  # before the database is touched (or migrated)
+    except StartupError as exc:
+        fail(str(exc))
     _start_logging(settings)
     container = _build_or_fail(settings, script_path)
     options = ServeOptions(host=host, with_jobs=with_jobs, max_connections=max_connections)
@@ -253,7 +257,8 @@ def script_check(paths: tuple[Path, ...]) -> None:
         for index, example in enumerate(loaded.script.examples):
             for failure in check_example(loaded.script, example):
                 name = example.name or f"examples[{index}]"
-                click.echo(f"{path}: example {name!r}: {failure}", err=True)
+                line = loaded.example_lines[index] if index < len(loaded.example_lines) else 1
+                click.echo(f"{path}:{line}: example {name!r}: {failure}", err=True)
                 failed += 1
         errors += failed
         examples = len(loaded.script.examples)

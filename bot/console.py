@@ -11,11 +11,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from bot.service import ConversationKey, Handled, LeadService, Profile
+from conversations import payloads
 from conversations.dsl import BandedQuestion
 from conversations.exchange import Choice, ConversationStarted, Inbound, Reply, StageChanged
 from storage.unit_of_work import UnitOfWork
 
 Write = Callable[[str], None]
+# How to answer a numbered list, in the conversation's language.
+NUMBERED_HINT = {"en": "(type a number or your own answer)",
+                 "fr": "(tapez un numéro ou votre propre réponse)"}
 AlertPrinter = Callable[[UnitOfWork, int], str | None]
 
 
@@ -71,7 +75,7 @@ class ConsoleChat:
                     self._show_alert(handled.lead_id)
         self._choices = ()
         for reply in handled.replies:
-            self.write(self._render(reply))
+            self.write(self._render(reply, handled.language))
 
     def _show_alert(self, lead_id: int) -> None:
         assert self.alert_text is not None
@@ -85,17 +89,17 @@ class ConsoleChat:
     def _numbered(self, reply: Reply) -> bool:
         if not reply.choices:
             return False
-        if reply.question_id is None or reply.choices[-1].token.startswith("n:"):
+        if reply.question_id is None or payloads.is_none_of_these(reply.choices[-1].token):
             return True  # language, /forget and "did you mean…?" choices
         question = self.service.script.script.question(reply.question_id)
         return not isinstance(question, BandedQuestion)
 
-    def _render(self, reply: Reply) -> str:
+    def _render(self, reply: Reply, lang: str) -> str:
         lines = [f"bot: {reply.text}"]
         if self._numbered(reply):
             self._choices = reply.choices
             lines += [f"   {i}. {choice.label}" for i, choice in enumerate(reply.choices, 1)]
-            lines.append("   (type a number or your own answer)")
+            lines.append("   " + NUMBERED_HINT.get(lang, NUMBERED_HINT["en"]))
         elif reply.choices:
             lines.append("   " + " · ".join(choice.label for choice in reply.choices))
         return "\n".join(lines)

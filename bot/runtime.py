@@ -12,8 +12,10 @@ switched off.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import signal
+import socket
 from collections.abc import Callable, Generator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from starlette.applications import Starlette
 
 from bot.bootstrap import Container
 from bot.jobs import BackgroundJobs, JobOptions
+from bot.settings import Settings
 from bot.slack.delivery import DeliveryPolicy as SlackPolicy
 from bot.slack.runtime import SlackRuntime, build_slack_runtime
 from bot.telegram.application import TelegramOptions, TelegramRuntime
@@ -45,6 +48,24 @@ class ServeOptions:
     graceful_seconds: float = 10.0
     telegram: TelegramOptions | None = None
     jobs: JobOptions | None = None
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The server's socket, bound here: a busy port is one clear line, not uvicorn's exit."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise StartupError(f"port {port} is already in use (another leadbot or web server?); "
+                               "stop it, or set PORT to a free port") from None
+        raise StartupError(f"cannot listen on {host}:{port} ({exc.strerror}); "
+                           "check PORT and --host") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 class _Server(uvicorn.Server):
@@ -89,18 +110,25 @@ def _slack(container: Container, policy: SlackPolicy | None = None) -> SlackRunt
     )
 
 
+def check_serve_settings(settings: Settings) -> None:
+    """Refuse a `leadbot serve` configuration that cannot be safe or work (before any I/O)."""
+    secret = settings.telegram_webhook_secret
+    if settings.telegram_bot_token is not None and not (secret and secret.get_secret_value()):
+        raise StartupError("TELEGRAM_WEBHOOK_SECRET is not set: without it anyone could post "
+                           "updates to /telegram/webhook; set it to a random string "
+                           "(A-Z a-z 0-9 _ -)")
+    if settings.telegram_webhook_url and settings.telegram_bot_token is None:
+        raise StartupError("TELEGRAM_WEBHOOK_URL is set but TELEGRAM_BOT_TOKEN is not; "
+                           "export the bot token from @BotFather")
+
+
 def build_web_parts(container: Container, options: ServeOptions) -> WebParts:
     """Everything `leadbot serve` mounts, checked for a usable configuration."""
     settings = container.settings
+    check_serve_settings(settings)
     telegram = _telegram(container, options.telegram)
     secret = settings.telegram_webhook_secret.get_secret_value() \
         if settings.telegram_webhook_secret else None
-    if telegram is not None and not secret:
-        raise StartupError("TELEGRAM_WEBHOOK_SECRET is not set: without it anyone could post "
-                           "updates to /telegram/webhook; set it to a random string (A-Z a-z 0-9 _ -)")
-    if settings.telegram_webhook_url and telegram is None:
-        raise StartupError("TELEGRAM_WEBHOOK_URL is set but TELEGRAM_BOT_TOKEN is not; "
-                           "export the bot token from @BotFather")
     register = None
     if telegram is not None and settings.telegram_webhook_url and secret:
         register = WebhookRegistration(url=settings.telegram_webhook_url, secret=secret,
@@ -126,7 +154,7 @@ async def serve_http(
         timeout_graceful_shutdown=int(graceful_seconds), server_header=False,
     )
     server = _Server(config)
-    task = asyncio.create_task(server.serve(), name="http")
+    task = asyncio.create_task(server.serve(sockets=[listening_socket(host, port)]), name="http")
     waiter = asyncio.create_task(stop.wait())
     while not server.started and not task.done():
         await asyncio.sleep(0.02)

@@ -30,12 +30,21 @@ from conversations.exchange import (
     MessageAfterFlow,
     Reply,
     StageChanged,
+    Step,
 )
 from conversations.loader import LoadedScript
-from conversations.nurture import next_nudge
-from conversations.routing import route_for
 from conversations.state import ConversationState
-from conversations.turn import language_for, options_chosen, score_state
+from conversations.turn import language_for
+from conversations.vocabulary import (
+    EVENT_CONVERSATION_STARTED,
+    EVENT_CONVERSATION_STOPPED,
+    EVENT_LEAD_FORGOTTEN,
+    EVENT_MESSAGE_AFTER_FLOW,
+    EVENT_NOT_UNDERSTOOD,
+    EVENT_STAGE_CHANGED,
+    Stage,
+    Temperature,
+)
 from storage.records import LeadRecord
 from storage.unit_of_work import UnitOfWork
 
@@ -66,9 +75,10 @@ class Handled:
     replies: tuple[Reply, ...]
     events: tuple[Event, ...]
     duplicate: bool = False
-    stage: str = "new"
-    temperature: str = "cold"
+    stage: Stage = "new"
+    temperature: Temperature = "cold"
     score: int = 0
+    language: str = "en"  # the conversation's language after this message
 
 
 class AfterMessageHook(Protocol):
@@ -132,7 +142,7 @@ class LeadService:
                 return Handled(lead_id=None, replies=(), events=(), duplicate=True)
             lead, active = chat
             _update_profile(lead, profile)
-            state = self._load_state(script, active[1] if active else None, lead, profile)
+            state = self._load_state(script, active[1] if active else None, lead, profile, now)
             result = step(script, state, inbound, now)
             saved_state = result.state.model_dump(mode="json")
             conversation_id = active[0] if active else None
@@ -146,9 +156,7 @@ class LeadService:
                     state=saved_state,
                     now=now,
                 )
-            erased = self._apply_events(
-                script, uow, lead, conversation_id, state, result.state, result.events, now
-            )
+            erased = self._apply_events(script, uow, lead, conversation_id, state, result, now)
             if not erased:
                 for hook in self._hooks:
                     hook(uow, lead, result.events, now)
@@ -168,6 +176,7 @@ class LeadService:
                 replies=result.replies,
                 events=result.events,
                 stage=result.state.stage,
+                language=result.state.lang,
                 temperature="cold" if erased else lead.temperature,
                 score=0 if erased else lead.score,
             )
@@ -220,7 +229,8 @@ class LeadService:
         return sent
 
     def _load_state(
-        self, script: Script, saved: dict[str, object] | None, lead: LeadRecord, profile: Profile
+        self, script: Script, saved: dict[str, object] | None, lead: LeadRecord, profile: Profile,
+        now: datetime,
     ) -> ConversationState:
         if saved is None:
             return ConversationState.fresh(
@@ -231,7 +241,9 @@ class LeadService:
         state = state.model_copy(update={"stage": lead.stage})
         if state.current is not None and state.current not in script.question_ids():
             # A newer script dropped the question this chat was on: carry on from the rest.
-            state = state.model_copy(update={"current": next_question(script, state, None)})
+            state = state.model_copy(
+                update={"current": next_question(script, state, None, now=now)}
+            )
         return state
 
     def _apply_events(
@@ -241,17 +253,17 @@ class LeadService:
         lead: LeadRecord,
         conversation_id: int,
         before: ConversationState,
-        state: ConversationState,
-        events: Sequence[Event],
+        result: Step,
         now: datetime,
     ) -> bool:
         """Persist what happened; returns True when the lead was erased."""
-        for event in events:
+        state = result.state
+        for event in result.events:
             if isinstance(event, ForgetRequested):
                 for erase_hook in self._erase_hooks:
                     erase_hook(uow, lead, now)
                 uow.leads.delete_by_id(lead.id)
-                uow.events.add(lead_id=None, type="lead_forgotten", payload={}, now=now)
+                uow.events.add(lead_id=None, type=EVENT_LEAD_FORGOTTEN, payload={}, now=now)
                 return True
             if isinstance(event, AnswerRecorded):
                 uow.answers.record(
@@ -273,30 +285,32 @@ class LeadService:
             elif isinstance(event, AnswerNotUnderstood):
                 uow.events.add(
                     lead_id=lead.id,
-                    type="answer_not_understood",
+                    type=EVENT_NOT_UNDERSTOOD,
                     payload={"question_id": event.question_id, "text": event.raw_text[:500]},
                     now=now,
                 )
             elif isinstance(event, StageChanged):
                 uow.events.add(
                     lead_id=lead.id,
-                    type="stage_changed",
+                    type=EVENT_STAGE_CHANGED,
                     payload={"from": event.previous, "to": event.stage, "score": event.score,
                              "reasons": list(event.reasons)},
                     now=now,
                 )
                 if event.stage == "sql":
-                    self._queue_alert(script, uow, lead, state, now)
+                    self._queue_alert(uow, lead, result, now)
             elif isinstance(event, ConversationStarted):
                 lead.source = lead.source or event.source
                 uow.events.add(
                     lead_id=lead.id,
-                    type="conversation_started",
+                    type=EVENT_CONVERSATION_STARTED,
                     payload={"source": event.source, "restart": event.restart},
                     now=now,
                 )
             elif isinstance(event, ConversationStopped):
-                uow.events.add(lead_id=lead.id, type="conversation_stopped", payload={}, now=now)
+                uow.events.add(
+                    lead_id=lead.id, type=EVENT_CONVERSATION_STOPPED, payload={}, now=now
+                )
             elif isinstance(event, EngagementRecorded):
                 # Which action, so the lead's history (and its Slack card) can say it.
                 uow.events.add(
@@ -308,15 +322,14 @@ class LeadService:
             elif isinstance(event, MessageAfterFlow):
                 uow.events.add(
                     lead_id=lead.id,
-                    type="message_after_flow",
+                    type=EVENT_MESSAGE_AFTER_FLOW,
                     payload={"text": event.text},
                     now=now,
                 )
             else:
                 uow.events.add(lead_id=lead.id, type=event.type, payload={}, now=now)
-        score, _ = score_state(script, state, now)
-        nudge = next_nudge(script, state, temperature=score.temperature, fit=score.fit,
-                           intent=score.intent)
+        # The engine's verdict on the new state: nothing is recomputed here.
+        score, nudge = result.score, result.next_nudge
         lead.next_nudge_at = nudge.due_at if nudge is not None else None
         lead.stage = state.stage
         lead.language = state.lang
@@ -330,16 +343,9 @@ class LeadService:
         lead.last_message_at = now
         return False
 
-    def _queue_alert(
-        self,
-        script: Script,
-        uow: UnitOfWork,
-        lead: LeadRecord,
-        state: ConversationState,
-        now: datetime,
-    ) -> None:
-        routed = route_for(script, options_chosen(state), stage=state.stage)
-        channel = routed[1].channel if routed else "default"
+    def _queue_alert(self, uow: UnitOfWork, lead: LeadRecord, result: Step, now: datetime) -> None:
+        routed = result.route
+        channel = routed.channel if routed else "default"
         uow.outbox.add(
             kind=ALERT_KIND,
             destination=f"slack:{channel}",
@@ -348,7 +354,7 @@ class LeadService:
             payload={
                 "lead_id": lead.id,
                 "stage": "sql",
-                "route_index": routed[0] if routed else None,
+                "route_index": routed.index if routed else None,
             },
             now=now,
         )

@@ -6,7 +6,10 @@ The form lifecycle of one question — ask → understand → (re-ask | "did you
 
 from __future__ import annotations
 
-from conversations.conditions import Facts, holds
+from datetime import datetime
+
+from conversations import payloads
+from conversations.conditions import holds
 from conversations.contact import is_skip, parse_phone
 from conversations.dsl import (
     BandedQuestion,
@@ -32,7 +35,7 @@ from conversations.turn import (
     ask,
     clean_text,
     closing_message,
-    options_chosen,
+    lead_facts,
     reask_current,
     score_state,
 )
@@ -100,20 +103,24 @@ def _match_option(turn: Turn, question: Question, text: str, understood: Underst
             turn.text("did_you_mean"),
             question_id=question.id,
             choices=(
-                *(Choice(f"a:{question.id}:{o.id}", o.label.get(lang, turn.script.lang))
+                *(Choice(payloads.answer(question.id, o.id), o.label.get(lang, turn.script.lang))
                   for o in options),
-                Choice(f"n:{question.id}", turn.text("none_of_these")),
+                Choice(payloads.none_of_these(question.id), turn.text("none_of_these")),
             ),
         )
         return
-    prefix = None
-    if (
-        isinstance(question, BandedQuestion)
-        and isinstance(understood.value, float | int)
-        and understood.value < question.min
-    ):
-        prefix = turn.text("below_min", min=f"{question.min:g}")
-    not_understood(turn, question, text, prefix=prefix)
+    not_understood(turn, question, text, prefix=_out_of_range(turn, question, understood.value))
+
+
+def _out_of_range(turn: Turn, question: Question, value: object) -> str | None:
+    """Why a number was refused, when it was outside the question's `min` / `max`."""
+    if not isinstance(question, BandedQuestion) or not isinstance(value, float | int):
+        return None
+    if value < question.min:
+        return turn.text("below_min", min=f"{question.min:g}")
+    if question.max is not None and value > question.max:
+        return turn.text("above_max", max=f"{question.max:g}")
+    return None
 
 
 def not_understood(turn: Turn, question: Question, text: str, prefix: str | None = None) -> None:
@@ -186,10 +193,12 @@ def rescore(turn: Turn) -> None:
         )
 
 
-def next_question(script: Script, state: ConversationState, after: str | None) -> str | None:
+def next_question(
+    script: Script, state: ConversationState, after: str | None, *, now: datetime
+) -> str | None:
     """The id of the next question to ask, or None when the flow is over."""
     ids = script.question_ids()
-    facts = Facts(options=options_chosen(state), stage=state.stage)
+    _, facts = lead_facts(script, state, now)
     start = 0
     if after is not None:
         question = script.question(after)
@@ -214,7 +223,7 @@ def next_question(script: Script, state: ConversationState, after: str | None) -
 
 
 def advance(turn: Turn, *, after: str | None) -> None:
-    upcoming = next_question(turn.script, turn.state, after)
+    upcoming = next_question(turn.script, turn.state, after, now=turn.now)
     if upcoming is None:
         complete(turn)
         return

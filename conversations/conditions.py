@@ -1,11 +1,20 @@
-"""Evaluate the DSL's declarative conditions against what is known about a lead."""
+"""Evaluate the DSL's declarative conditions against what is known about a lead.
+
+:func:`facts_for` is the one constructor of the facts a condition sees: routing,
+branching (`ask_when`, `next`), disqualification, follow-ups, simulation and
+scoring all build them through it, so a condition means the same everywhere.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from conversations.dsl_base import STAGE_ORDER, Condition
+from conversations.dsl_base import STAGE_ORDER, Condition, Stage, Temperature
+
+if TYPE_CHECKING:  # scoring imports this module: the type alone, to avoid a cycle
+    from scoring.evaluate import Score
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,14 +22,20 @@ class Facts:
     """What a condition can look at."""
 
     options: Mapping[str, str | None]  # question id -> matched option id (None: free text)
-    stage: str = "new"
-    fit: int = 0
-    intent: int = 0
-    temperature: str = "cold"
+    stage: Stage
+    fit: int
+    intent: int
+    temperature: Temperature
 
     @property
     def total(self) -> int:
         return self.fit + self.intent
+
+
+def facts_for(options: Mapping[str, str | None], *, stage: Stage, score: Score) -> Facts:
+    """The facts about a lead with these answers, at this stage, with this score."""
+    return Facts(options=options, stage=stage, fit=score.fit, intent=score.intent,
+                 temperature=score.temperature)
 
 
 def stage_rank(stage: str) -> int:

@@ -28,6 +28,7 @@ from conversations.dsl_base import (  # noqa: F401  (re-exported: the DSL's voca
     ScriptId,
     Stage,
     Synonyms,
+    Temperature,
     Text,
 )
 from conversations.dsl_nurture import Booking, Engagement, Nurture
@@ -98,15 +99,25 @@ class ChoiceQuestion(QuestionBase):
     options: tuple[Option, ...] = Field(min_length=1, max_length=20)
 
 
+def _starts_above(previous: Band, limit: float) -> bool:
+    """Whether the band after `previous` holds only values above `limit`."""
+    if previous.max is not None:
+        return previous.max >= limit
+    return previous.below is not None and previous.below > limit
+
+
 class BandedQuestion(QuestionBase):
     """A question answered with a quantity, mapped to a band; `options` catch non-numeric answers."""
 
     bands: tuple[Band, ...] = Field(min_length=1, max_length=20)
     options: tuple[Option, ...] = ()
-    min: float = 0
+    min: float = 0  # a smaller number is re-asked ("at least {min}")
+    max: float | None = None  # a larger number is re-asked ("at most {max}")
 
     @model_validator(mode="after")
     def _bands_ordered(self) -> BandedQuestion:
+        if self.max is not None and self.max < self.min:
+            raise ValueError(f"max {self.max:g} is below min {self.min:g}; swap them")
         previous: float | None = None
         last = len(self.bands) - 1
         for index, band in enumerate(self.bands):
@@ -124,6 +135,12 @@ class BandedQuestion(QuestionBase):
                     )
                 if upper < self.min:
                     raise ValueError(f"band {band.id!r} ends at {upper:g}, below min {self.min:g}")
+            if self.max is not None and index and _starts_above(self.bands[index - 1], self.max):
+                raise ValueError(
+                    f"band {band.id!r} starts above max {self.max:g}: no answer can reach it; "
+                    "raise max or remove the band"
+                )
+            if upper is not None:
                 previous = upper
         return self
 
@@ -131,8 +148,8 @@ class BandedQuestion(QuestionBase):
         return (*self.bands, *self.options)
 
     def band_for(self, value: float) -> Band | None:
-        """The band holding `value`, or None when it is below `min`."""
-        if value < self.min:
+        """The band holding `value`, or None when it is below `min` or above `max`."""
+        if value < self.min or (self.max is not None and value > self.max):
             return None
         for band in self.bands:
             if band.contains_upper(value):
@@ -207,12 +224,12 @@ class Thresholds(Model):
         return self
 
 
-class Temperature(Model):
+class TemperatureThresholds(Model):
     warm: int = 30
     hot: int = 60
 
     @model_validator(mode="after")
-    def _ordered(self) -> Temperature:
+    def _ordered(self) -> TemperatureThresholds:
         if self.hot < self.warm:
             raise ValueError(f"hot ({self.hot}) must be at least warm ({self.warm})")
         return self
@@ -225,7 +242,7 @@ class Caps(Model):
 
 class ScoringConfig(Model):
     thresholds: Thresholds = Thresholds()
-    temperature: Temperature = Temperature()
+    temperature: TemperatureThresholds = TemperatureThresholds()
     caps: Caps = Caps()
     # SQL also needs these questions answered (sales must be able to call back).
     sql_requires: tuple[Identifier, ...] = ()
@@ -240,7 +257,7 @@ class Route(Model):
 
 class ExpectedOutcome(Model):
     stage: Stage | None = None
-    temperature: Literal["cold", "warm", "hot"] | None = None
+    temperature: Temperature | None = None
     options: dict[Identifier, Identifier | None] | None = None
     channel: str | None = None
 
@@ -265,6 +282,12 @@ class Messages(Model):
     disqualified: Text | None = None
 
 
+class Alerts(Model):
+    """How sales alerts are written: one language for the whole sales team."""
+
+    language: Language | None = None  # default: the script's default language
+
+
 class Script(Model):
     id: ScriptId
     version: str | None = None
@@ -280,11 +303,17 @@ class Script(Model):
     nurture: Nurture = Nurture()
     engagement: Engagement = Engagement()
     booking: Booking | None = None
+    alerts: Alerts = Alerts()
 
     @property
     def lang(self) -> str:
         """The default language: where a missing translation falls back to."""
         return self.default_language or self.languages[0]
+
+    @property
+    def alert_lang(self) -> str:
+        """The sales team's language: option labels and reasons on alerts are in it."""
+        return self.alerts.language or self.lang
 
     def question(self, question_id: str) -> Question:
         for question in self.questions:

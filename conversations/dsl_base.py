@@ -17,10 +17,13 @@ from pydantic import (
     model_validator,
 )
 
+# Stage and Temperature (re-exported) run from the DSL to the database columns.
+from conversations.vocabulary import STAGE_ORDER as STAGE_ORDER
+from conversations.vocabulary import Stage as Stage
+from conversations.vocabulary import Temperature as Temperature
+
 Language = Literal["en", "fr"]
 SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "fr")
-Stage = Literal["new", "engaged", "mql", "sql", "disqualified"]
-STAGE_ORDER: tuple[str, ...] = ("new", "engaged", "mql", "sql")
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_]{0,31}$"
 Identifier = Annotated[str, Field(pattern=ID_PATTERN)]
@@ -118,7 +121,7 @@ class Condition(Model):
     not_answered: tuple[Identifier, ...] | None = None
     stage_at_least: Literal["engaged", "mql", "sql"] | None = None
     stage: tuple[Stage, ...] | None = None
-    temperature: tuple[Literal["cold", "warm", "hot"], ...] | None = None
+    temperature: tuple[Temperature, ...] | None = None
     score_at_least: dict[Literal["fit", "intent", "total"], int] | None = None
     any: tuple[Condition, ...] | None = None
     all: tuple[Condition, ...] | None = None

@@ -12,7 +12,7 @@ import re
 from datetime import datetime
 from typing import Literal
 
-from conversations import messages
+from conversations import messages, payloads
 from conversations.answers import (
     advance,
     after_flow,
@@ -42,8 +42,8 @@ from conversations.turn import (
     closing_message,
     language_for,
     offer_booking,
+    lead_facts,
     reask_current,
-    score_state,
 )
 
 BOOKED_ACTION = "meeting_booked"  # the documented signal a calendar sends to /api/events
@@ -117,8 +117,8 @@ def _command(turn: Turn, inbound: Inbound) -> None:
         turn.say(
             turn.text("forget_confirm"),
             choices=(
-                Choice("f:yes", turn.text("forget_yes")),
-                Choice("f:no", turn.text("forget_no")),
+                Choice(payloads.forget(True), turn.text("forget_yes")),
+                Choice(payloads.forget(False), turn.text("forget_no")),
             ),
         )
     elif status == "new":
@@ -138,7 +138,7 @@ def _command(turn: Turn, inbound: Inbound) -> None:
             turn.say(
                 turn.text("choose_language"),
                 choices=tuple(
-                    Choice(f"l:{lang}", LANGUAGE_NAMES.get(lang, lang))
+                    Choice(payloads.language(lang), LANGUAGE_NAMES.get(lang, lang))
                     for lang in turn.script.languages
                 ),
             )
@@ -195,16 +195,16 @@ def _back(turn: Turn) -> None:
 
 
 def _choice(turn: Turn, token: str) -> None:
-    kind, _, rest = token.partition(":")
-    if kind == "e" and turn.script.engagement.action(rest) is not None:
+    payload = payloads.decode(token)
+    if isinstance(payload, payloads.Engage) and turn.script.engagement.action(payload.action_id):
         if turn.state.status == "stopped":
             turn.say(turn.text("still_stopped"))
         else:
-            _engagement(turn, rest, via="button")
+            _engagement(turn, payload.action_id, via="button")
         return
-    if kind == "f" and turn.state.confirm_forget:
+    if isinstance(payload, payloads.ConfirmForget) and turn.state.confirm_forget:
         turn.update(confirm_forget=False)
-        if rest == "yes":
+        if payload.confirmed:
             turn.events.append(ForgetRequested())
             turn.say(turn.text("forgotten"))
             turn.update(status="stopped", current=None, answers={}, history=())
@@ -212,8 +212,8 @@ def _choice(turn: Turn, token: str) -> None:
             turn.say(turn.text("forget_cancelled"))
             reask_current(turn)
         return
-    if kind == "l" and rest in turn.script.languages:
-        _set_language(turn, rest)
+    if isinstance(payload, payloads.PickLanguage) and payload.lang in turn.script.languages:
+        _set_language(turn, payload.lang)
         return
     if turn.state.status == "new":
         _begin(turn, source=None, language_code="")
@@ -221,21 +221,26 @@ def _choice(turn: Turn, token: str) -> None:
     if turn.state.status == "stopped":
         turn.say(turn.text("still_stopped"))
         return
-    question_id, _, option_id = rest.partition(":")
     current = turn.state.current
-    if kind not in ("a", "s", "n") or current is None or question_id != current:
+    if (
+        not isinstance(payload, (payloads.PickOption, payloads.SkipQuestion, payloads.NoneOfThese))
+        or current is None
+        or payload.question_id != current
+    ):
         turn.say(turn.text("stale_button"))
         reask_current(turn)
         return
     question = turn.script.question(current)
-    if kind == "s" and not question.required:
+    if isinstance(payload, payloads.SkipQuestion) and not question.required:
         record(turn, question, AnswerState(raw_text="", via="button"))
         return
-    if kind == "n":
+    if isinstance(payload, payloads.NoneOfThese):
         turn.update(suggestions=(), pending_raw=None)
         ask(turn, question, prefix=turn.text("reask_buttons"))
         return
-    option = option_of(question, option_id)
+    option = (
+        option_of(question, payload.option_id) if isinstance(payload, payloads.PickOption) else None
+    )
     if option is None:
         turn.say(turn.text("stale_button"))
         reask_current(turn)
@@ -268,9 +273,8 @@ def _engagement(turn: Turn, action_id: str, *, via: Literal["button", "signal"])
 
 def _nudge(turn: Turn) -> None:
     """Send the reminder or follow-up that is due now, if any."""
-    score, _ = score_state(turn.script, turn.state, turn.now)
-    nudge = next_nudge(turn.script, turn.state, temperature=score.temperature,
-                       fit=score.fit, intent=score.intent)
+    _, facts = lead_facts(turn.script, turn.state, turn.now)
+    nudge = next_nudge(turn.script, turn.state, facts)
     if nudge is None or nudge.due_at > turn.now:
         return
     lang = turn.state.lang
@@ -288,5 +292,7 @@ def _nudge(turn: Turn) -> None:
     for action_id in follow_up.actions:
         action = turn.script.engagement.action(action_id)
         if action is not None and action.label is not None:
-            choices.append(Choice(f"e:{action.id}", action.label.get(lang, turn.script.lang)))
+            choices.append(
+                Choice(payloads.engage(action.id), action.label.get(lang, turn.script.lang))
+            )
     turn.say(follow_up.text.get(lang, turn.script.lang), choices=tuple(choices))

@@ -10,7 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from conversations.dsl_base import Stage, Temperature
+from conversations.nurture import Nudge
+from conversations.routing import RouteChoice
 from conversations.state import ConversationState
+from scoring.evaluate import Score
 
 InboundKind = Literal[
     "text", "command", "choice", "contact", "unsupported", "nudge", "engagement"
@@ -101,12 +105,12 @@ class AnswerNotUnderstood:
 
 @dataclass(frozen=True, slots=True)
 class StageChanged:
-    previous: str
-    stage: str
+    previous: Stage
+    stage: Stage
     score: int
     fit: int
     intent: int
-    temperature: str
+    temperature: Temperature
     reasons: tuple[str, ...]
     type: Literal["stage_changed"] = "stage_changed"
 
@@ -173,8 +177,13 @@ Event = (
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """What one inbound message did: the new state, the replies, the events."""
+    """What one inbound message did: the new state, the replies, the events, and where
+    that leaves the lead — its score, the routing rule it matches (None: the default
+    channel) and the next nudge it is owed — so no caller recomputes them."""
 
     state: ConversationState
+    score: Score
+    route: RouteChoice | None
+    next_nudge: Nudge | None
     replies: tuple[Reply, ...] = ()
     events: tuple[Event, ...] = field(default_factory=tuple)

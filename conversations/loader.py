@@ -53,6 +53,7 @@ class LoadedScript:
     script: Script
     version: str  # content hash: conversations record which exact text they ran
     path: str
+    example_lines: tuple[int, ...] = ()  # the line each of `script.examples` starts on
 
 
 class StrictLoader(yaml.SafeLoader):
@@ -197,6 +198,15 @@ def _friendly(message: str) -> str:
 
 def parse_script(text: str, *, filename: str) -> Script:
     """Parse and validate a script; raise ScriptError listing every problem found."""
+    return _parse(text, filename=filename)[0]
+
+
+def _parse(text: str, *, filename: str) -> tuple[Script, dict[PathKey, tuple[int, int]]]:
+    """The script and where each of its values is in the file.
+
+    Problems of independent kinds are reported together: duplicate keys alongside
+    the model's errors, and the cross-checks whenever the model itself is valid.
+    """
     try:
         root = yaml.compose(text, Loader=StrictLoader)
     except yaml.MarkedYAMLError as exc:
@@ -214,16 +224,16 @@ def parse_script(text: str, *, filename: str) -> Script:
         data = builder.build(root, ())
     except yaml.YAMLError as exc:
         raise ScriptError([Problem(filename, 1, 1, "", f"YAML error: {exc}")]) from None
-    if builder.problems:
-        raise ScriptError(builder.problems)
     if not isinstance(data, dict):
-        raise ScriptError(
-            [Problem(filename, 1, 1, "", "a script is a mapping of keys (id:, questions:, …)")]
-        )
+        raise ScriptError([
+            *builder.problems,
+            Problem(filename, 1, 1, "", "a script is a mapping of keys (id:, questions:, …)"),
+        ])
+    # A duplicate key keeps its first value: the rest of the file is still checked.
+    problems = list(builder.problems)
     try:
         script = Script.model_validate(data)
     except ValidationError as exc:
-        problems = []
         for error in exc.errors():
             path = _data_path(tuple(error["loc"]), data)
             if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
@@ -236,13 +246,13 @@ def parse_script(text: str, *, filename: str) -> Script:
 
     from conversations.validation import cross_check  # validation imports this module
 
-    problems = [
+    problems += [
         Problem(filename, *locate(builder.positions, path)[1:], render_path(path), message)
         for path, message in cross_check(script, data)
     ]
     if problems:
         raise ScriptError(_unique(problems))
-    return script
+    return script, builder.positions
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:
@@ -293,7 +303,9 @@ def load_script(path: str | Path) -> LoadedScript:
         )
     except UnreadableFile as exc:
         raise ScriptError([exc.problem]) from None
-    script = parse_script(text, filename=name)
+    script, positions = _parse(text, filename=name)
     version = script.version or ""
     digest = hashlib.sha256(raw).hexdigest()[:12]
-    return LoadedScript(script=script, version=f"{version}+{digest}" if version else digest, path=name)
+    lines = tuple(positions.get(("examples", i), (0, 0))[0] for i in range(len(script.examples)))
+    return LoadedScript(script=script, version=f"{version}+{digest}" if version else digest,
+                        path=name, example_lines=lines)

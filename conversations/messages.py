@@ -35,6 +35,10 @@ BUILT_IN: dict[str, dict[str, str]] = {
         "en": "That number seems too small; please give a number of at least {min}.",
         "fr": "Ce nombre semble trop petit ; indiquez au moins {min}.",
     },
+    "above_max": {
+        "en": "That number seems too large; please give a number of at most {max}.",
+        "fr": "Ce nombre semble trop grand ; indiquez au plus {max}.",
+    },
     "did_you_mean": {
         "en": "Did you mean one of these?",
         "fr": "Vouliez-vous dire l'un de ceux-ci ?",
@@ -137,7 +141,9 @@ def text(script: Script, key: str, lang: str, **values: object) -> str:
         body = override.get(lang, script.lang)
     else:
         texts = BUILT_IN[key]
-        body = texts.get(lang) or texts.get(script.lang) or texts["en"]
+        # An empty text is a real translation ("friend" has no French word): keep it.
+        found = next((texts[code] for code in (lang, script.lang) if code in texts), None)
+        body = texts["en"] if found is None else found
     for name, value in values.items():
         body = body.replace("{" + name + "}", str(value))
     return body

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from conversations.conditions import Facts, holds
@@ -22,17 +23,14 @@ MAX_NUDGES = 6  # a hard ceiling whatever the script says: we never pester
 
 @dataclass(frozen=True, slots=True)
 class Nudge:
-    kind: str  # "reminder" | "follow_up"
+    kind: Literal["reminder", "follow_up"]
     key: str  # "reminder:0", "follow_up:case_study"
     due_at: datetime
     index: int = 0  # which reminder, or which follow-up
 
 
-def next_nudge(
-    script: Script, state: ConversationState, *, temperature: str = "cold", fit: int = 0,
-    intent: int = 0,
-) -> Nudge | None:
-    """The next nudge owed to this conversation, or None."""
+def next_nudge(script: Script, state: ConversationState, facts: Facts) -> Nudge | None:
+    """The next nudge owed to this conversation (`facts`: what follow-up conditions see)."""
     if state.status in ("new", "stopped") or state.stage == "disqualified":
         return None
     if state.nudges_sent >= MAX_NUDGES:
@@ -49,10 +47,6 @@ def next_nudge(
                 state.reminders_sent,
             )
     elif state.status == "completed" and state.completed_at is not None:
-        facts = Facts(
-            options={q: a.option_id for q, a in state.answers.items()},
-            stage=state.stage, fit=fit, intent=intent, temperature=temperature,
-        )
         for index, follow_up in enumerate(nurture.follow_ups):
             if follow_up.id in state.follow_ups_sent:
                 continue

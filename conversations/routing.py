@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from dataclasses import dataclass
 
 from conversations.conditions import Facts, holds
-from conversations.dsl import Route, Script
+from conversations.dsl import Script
 
 
-def route_for(
-    script: Script, options: Mapping[str, str | None], *, stage: str, fit: int = 0, intent: int = 0
-) -> tuple[int, Route] | None:
-    """The (index, rule) of the first route whose `when` holds; None means the default channel."""
-    facts = Facts(options=options, stage=stage, fit=fit, intent=intent)
+@dataclass(frozen=True, slots=True)
+class RouteChoice:
+    """The routing rule that matched: its position in `routing` and its channel."""
+
+    index: int
+    channel: str
+
+
+def route_for(script: Script, facts: Facts) -> RouteChoice | None:
+    """The first route whose `when` holds; None means the default channel."""
     for index, route in enumerate(script.routing):
         if route.when is None or holds(route.when, facts):
-            return index, route
+            return RouteChoice(index=index, channel=route.channel)
     return None

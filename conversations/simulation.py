@@ -11,12 +11,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from conversations.dsl import Example, Script
+from conversations.dsl_base import Stage
 from conversations.engine import step
 from conversations.exchange import Inbound
-from conversations.routing import route_for
 from conversations.state import ConversationState
-from conversations.turn import options_chosen
-from scoring import Score, evaluate
+from scoring import Score
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -25,10 +24,11 @@ EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 class Simulation:
     state: ConversationState
     score: Score
-    stage: str
+    stage: Stage
     channel: str | None
     unanswered: tuple[str, ...]  # asked by the flow but missing from the answer set
     not_understood: tuple[str, ...] = field(default=())
+    next_nudge: str | None = None  # "follow_up:<id>" or "reminder:<n>": what the lead gets next
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -51,6 +51,7 @@ class Simulation:
             "stage": self.stage,
             "reasons": list(self.score.reasons),
             "channel": self.channel,
+            "next_nudge": self.next_nudge,
             "completed": self.state.status == "completed",
         }
 
@@ -60,31 +61,30 @@ def simulate(
 ) -> Simulation:
     language = lang or script.lang
     state = ConversationState.fresh(script_id=script.id, lang=language)
-    state = step(script, state, Inbound(kind="command", command="start", language_code=language),
-                 now).state
+    last = step(script, state, Inbound(kind="command", command="start", language_code=language),
+                now)
     not_understood: list[str] = []
     unanswered: list[str] = []
-    while state.status == "active" and state.current is not None:
-        current = state.current
+    while last.state.status == "active" and last.state.current is not None:
+        current = last.state.current
         if current not in answers:
             unanswered.append(current)
             break
-        after = step(script, state, Inbound(kind="text", text=answers[current]), now).state
-        if after.current == current and current not in after.answers:
+        after = step(script, last.state, Inbound(kind="text", text=answers[current]), now)
+        if after.state.current == current and current not in after.state.answers:
             # Not understood (or "did you mean…?"): a prospect would be asked again.
             not_understood.append(current)
             break
-        state = after
-    options = options_chosen(state)
-    score, _ = evaluate(script, options, previous_stage=state.stage, lang=state.lang)
-    routed = route_for(script, options, stage=state.stage, fit=score.fit, intent=score.intent)
+        last = after
+    # The engine's own verdict on the last state: the live service stores the same.
     return Simulation(
-        state=state,
-        score=score,
-        stage=state.stage,
-        channel=routed[1].channel if routed else None,
+        state=last.state,
+        score=last.score,
+        stage=last.state.stage,
+        channel=last.route.channel if last.route else None,
         unanswered=tuple(unanswered),
         not_understood=tuple(not_understood),
+        next_nudge=last.next_nudge.key if last.next_nudge else None,
     )
 
 

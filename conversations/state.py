@@ -7,9 +7,11 @@ It is a frozen pydantic model so it round-trips through JSON into the database
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict
+
+from conversations.dsl_base import Stage
 
 Status = Literal["new", "active", "completed", "stopped"]
 
@@ -48,7 +50,7 @@ class ConversationState(BaseModel):
     # Option ids offered in a "did you mean…?" for the current question.
     suggestions: tuple[str, ...] = ()
     pending_raw: str | None = None
-    stage: str = "new"
+    stage: Stage = "new"
     source: str | None = None
     first_name: str = ""
     started_at: datetime | None = None
@@ -64,3 +66,34 @@ class ConversationState(BaseModel):
     @classmethod
     def fresh(cls, *, script_id: str, lang: str) -> ConversationState:
         return cls(script_id=script_id, lang=lang)
+
+
+class StateChanges(TypedDict, total=False):
+    """The fields of :class:`ConversationState` a step may change, with their types.
+
+    `Turn.update(**changes)` takes these keywords only, so a misspelt field or a
+    wrong type is a mypy error instead of a silent no-op (a test keeps this list
+    equal to the model's fields).
+    """
+
+    script_id: str
+    lang: str
+    status: Status
+    current: str | None
+    answers: dict[str, AnswerState]
+    history: tuple[str, ...]
+    retries: int
+    suggestions: tuple[str, ...]
+    pending_raw: str | None
+    stage: Stage
+    source: str | None
+    first_name: str
+    started_at: datetime | None
+    qualified_at: datetime | None
+    confirm_forget: bool
+    engagement: tuple[EngagementHit, ...]
+    last_activity: datetime | None
+    completed_at: datetime | None
+    reminders_sent: int
+    nudges_sent: int
+    follow_ups_sent: tuple[str, ...]

@@ -10,13 +10,17 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TypedDict, Unpack
 from urllib.parse import quote
 
-from conversations import messages
+from conversations import messages, payloads
+from conversations.conditions import Facts, facts_for
 from conversations.dsl import PhoneQuestion, Question, Script, options_of
+from conversations.dsl_base import Stage
 from conversations.exchange import Choice, Event, Reply, Step
-from conversations.state import ConversationState
+from conversations.nurture import next_nudge
+from conversations.routing import route_for
+from conversations.state import ConversationState, StateChanges
 from scoring import Score, evaluate
 
 MAX_INPUT_CHARS = 2000  # longer messages are cut before matching and storage
@@ -36,6 +40,15 @@ def clean_text(text: str) -> str:
     return kept.strip()[:MAX_INPUT_CHARS]
 
 
+class ReplyExtras(TypedDict, total=False):
+    """What a reply may carry beside its text (the fields of :class:`Reply`)."""
+
+    choices: tuple[Choice, ...]
+    question_id: str | None
+    request_phone: bool
+    remove_keyboard: bool
+
+
 @dataclass
 class Turn:
     """One step in progress: the state so far, and what to send and record."""
@@ -46,33 +59,52 @@ class Turn:
     replies: list[Reply] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
 
-    def update(self, **changes: Any) -> None:
-        self.state = self.state.model_copy(update=changes)
+    def update(self, **changes: Unpack[StateChanges]) -> None:
+        self.state = self.state.model_copy(update=dict(changes))
 
     def text(self, key: str, **values: object) -> str:
         return messages.text(self.script, key, self.state.lang, **values)
 
-    def say(self, body: str, **extra: Any) -> None:
+    def say(self, body: str, **extra: Unpack[ReplyExtras]) -> None:
         self.replies.append(Reply(text=body, **extra))
 
     def finish(self) -> Step:
-        return Step(state=self.state, replies=tuple(self.replies), events=tuple(self.events))
+        """The step's outcome, with the score, route and next nudge of the state it leaves."""
+        score, facts = lead_facts(self.script, self.state, self.now)
+        return Step(
+            state=self.state,
+            replies=tuple(self.replies),
+            events=tuple(self.events),
+            score=score,
+            route=route_for(self.script, facts),
+            next_nudge=next_nudge(self.script, self.state, facts),
+        )
 
 
 def options_chosen(state: ConversationState) -> dict[str, str | None]:
     return {qid: answer.option_id for qid, answer in state.answers.items()}
 
 
-def score_state(script: Script, state: ConversationState, now: datetime) -> tuple[Score, str]:
-    """The lead's score (answers and engagement as of `now`) and the stage it earns."""
+def score_state(script: Script, state: ConversationState, now: datetime) -> tuple[Score, Stage]:
+    """The lead's score (answers and engagement as of `now`) and the stage it earns.
+
+    Reasons are written for sales: in the script's alert language, quoting the prospect.
+    """
     return evaluate(
         script,
         options_chosen(state),
         previous_stage=state.stage,
-        lang=state.lang,
+        lang=script.alert_lang,
         engagement=state.engagement,
         now=now,
+        words={qid: answer.raw_text for qid, answer in state.answers.items()},
     )
+
+
+def lead_facts(script: Script, state: ConversationState, now: datetime) -> tuple[Score, Facts]:
+    """The lead's score now, and the facts every condition about this lead sees."""
+    score, _ = score_state(script, state, now)
+    return score, facts_for(options_chosen(state), stage=state.stage, score=score)
 
 
 def reask_current(turn: Turn) -> None:
@@ -86,11 +118,11 @@ def ask(turn: Turn, question: Question, *, prefix: str | None = None) -> None:
     if prefix:
         body = f"{prefix}\n{body}"
     choices = [
-        Choice(f"a:{question.id}:{option.id}", option.label.get(lang, turn.script.lang))
+        Choice(payloads.answer(question.id, option.id), option.label.get(lang, turn.script.lang))
         for option in options_of(question)
     ]
     if not question.required:
-        choices.append(Choice(f"s:{question.id}", turn.text("skip")))
+        choices.append(Choice(payloads.skip(question.id), turn.text("skip")))
     turn.say(
         body,
         choices=tuple(choices),

@@ -177,6 +177,12 @@ def _texts(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str 
 
 def _translations(script: Script, data: dict[str, Any]) -> Iterator[Finding]:
     declared = set(script.languages)
+    if script.alerts.language is not None and script.alerts.language not in declared:
+        yield ("alerts", "language"), (
+            f"alerts in {script.alerts.language} but the script's texts are in "
+            f"{', '.join(script.languages)}; add {script.alerts.language} to languages: "
+            "or pick one of them"
+        )
     for path, text in _texts(script, ()):
         present = set(text.root)
         if "*" in present:

@@ -1,6 +1,8 @@
 """Scoring: points from answers into fit and intent, temperature, lifecycle stage, and why.
 
-Pure functions over the script's scoring config and the options a lead chose.
+Pure functions over the script's scoring config and the options a lead chose. The
+reasons ("why") are written for the sales team: option labels in the script's alert
+language, with the prospect's own words quoted beside them.
 """
 
 from __future__ import annotations
@@ -9,12 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from conversations.conditions import Facts, holds, stage_rank
+from conversations.conditions import facts_for, holds, stage_rank
 from conversations.dsl import ScoringConfig, Script, options_of
-from conversations.dsl_base import Points
+from conversations.dsl_base import Points, Stage, Temperature
 from conversations.state import EngagementHit
-
-Temperature = str  # "cold" | "warm" | "hot"
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +24,7 @@ class Contribution:
     source: str  # question id or action id
     label: str  # what was chosen or said, as a sales rep would read it
     points: Points
+    words: str = ""  # the prospect's own words, when they differ from the label
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,14 +74,17 @@ def explain(contributions: Sequence[Contribution]) -> tuple[str, ...]:
             parts.append(f"{contribution.points.intent:+d} intent")
         if parts:
             said = f"{contribution.source} {contribution.label}".rstrip()
+            if contribution.words:
+                said += f" “{contribution.words}”"
             reasons.append(f"{said}: {', '.join(parts)}")
     return tuple(reasons)
 
 
 def contributions_from_answers(
-    script: Script, options: Mapping[str, str | None], *, lang: str
+    script: Script, options: Mapping[str, str | None], *, lang: str,
+    words: Mapping[str, str] | None = None,
 ) -> list[Contribution]:
-    """What each answered question's chosen option is worth."""
+    """What each answered question's chosen option is worth (labels in `lang`)."""
     found = []
     for question in script.questions:
         option_id = options.get(question.id)
@@ -89,30 +93,39 @@ def contributions_from_answers(
         for option in options_of(question):
             if option.id == option_id:
                 label = option.label.get(lang, script.lang)
-                found.append(Contribution(question.id, label, option.points))
+                said = quoted_words((words or {}).get(question.id, ""), label)
+                found.append(Contribution(question.id, label, option.points, said))
                 break
     return found
+
+
+def quoted_words(words: str, label: str) -> str:
+    """The prospect's words worth quoting beside a label: not when they just repeat it."""
+    said = " ".join(words.split())
+    if not said or said.casefold() == label.casefold():
+        return ""
+    return said if len(said) <= 80 else said[:79] + "…"
 
 
 def evaluate_stage(
     script: Script,
     *,
-    previous: str,
+    previous: Stage,
     options: Mapping[str, str | None],
     score: Score,
-) -> str:
+) -> Stage:
     """The lifecycle stage: new → engaged → mql → sql, or disqualified. Never moves back."""
     if previous == "disqualified":
         return previous
     config = script.scoring
-    facts = Facts(options=options, stage=previous, fit=score.fit, intent=score.intent)
+    facts = facts_for(options, stage=previous, score=score)
     if (
         stage_rank(previous) < stage_rank("sql")
         and config.disqualify_when is not None
         and holds(config.disqualify_when, facts)
     ):
         return "disqualified"
-    computed = "new"
+    computed: Stage = "new"
     if options:
         computed = "engaged"
     if score.total >= config.thresholds.mql:
@@ -151,13 +164,18 @@ def evaluate(
     script: Script,
     options: Mapping[str, str | None],
     *,
-    previous_stage: str,
+    previous_stage: Stage,
     lang: str,
     engagement: Sequence[EngagementHit] = (),
     now: datetime | None = None,
-) -> tuple[Score, str]:
-    """Score the answers and engagement (as of `now`) and derive the stage in one call."""
-    contributions = contributions_from_answers(script, options, lang=lang)
+    words: Mapping[str, str] | None = None,
+) -> tuple[Score, Stage]:
+    """Score the answers and engagement (as of `now`) and derive the stage in one call.
+
+    `lang` is the language the reasons are written in; `words` the prospect's answers
+    as typed, quoted in the reasons.
+    """
+    contributions = contributions_from_answers(script, options, lang=lang, words=words)
     if engagement:
         contributions += contributions_from_engagement(script, engagement, now=now, lang=lang)
     score = score_contributions(script.scoring, contributions)

@@ -28,6 +28,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from conversations.vocabulary import EventType, Stage, Temperature
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -87,8 +89,8 @@ class Lead(Base):
     email: Mapped[str | None] = mapped_column(String(320), index=True)
     phone: Mapped[str | None] = mapped_column(String(32))
     role: Mapped[str | None] = mapped_column(String(256))
-    stage: Mapped[str] = mapped_column(String(16), default="new", index=True)
-    temperature: Mapped[str] = mapped_column(String(8), default="cold")
+    stage: Mapped[Stage] = mapped_column(String(16), default="new", index=True)
+    temperature: Mapped[Temperature] = mapped_column(String(8), default="cold")
     score: Mapped[int] = mapped_column(Integer, default=0)
     fit: Mapped[int] = mapped_column(Integer, default=0)
     intent: Mapped[int] = mapped_column(Integer, default=0)
@@ -151,7 +153,7 @@ class LeadEvent(Base):
     lead_id: Mapped[int | None] = mapped_column(
         ForeignKey("leads.id", ondelete="CASCADE"), index=True
     )
-    type: Mapped[str] = mapped_column(String(48), index=True)
+    type: Mapped[EventType] = mapped_column(String(48), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime]
 

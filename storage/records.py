@@ -11,6 +11,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
+from conversations.vocabulary import Stage, Temperature
+
 
 @dataclass(slots=True)
 class LeadRecord:
@@ -27,8 +29,8 @@ class LeadRecord:
     email: str | None
     phone: str | None
     role: str | None
-    stage: str
-    temperature: str
+    stage: Stage
+    temperature: Temperature
     score: int
     fit: int
     intent: int

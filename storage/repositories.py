@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from conversations.vocabulary import EventType
 from storage.models import (
     UTCDateTime,
     Answer,
@@ -279,13 +280,18 @@ class LeadRepository:
                 return lead
         return None
 
-    def latest(self, *, stages: Sequence[str], limit: int = 20) -> list[Lead]:
-        query = (
-            select(Lead)
-            .where(Lead.stage.in_(stages))
-            .order_by(Lead.updated_at.desc(), Lead.id.desc())
-            .limit(limit)
-        )
+    def latest(
+        self, *, stages: Sequence[str], limit: int = 20, owner_id: str | None = None,
+        since: datetime | None = None,
+    ) -> list[Lead]:
+        """The most recently updated leads in `stages`; only `owner_id`'s, only those
+        qualified (or else updated) since `since`, when given — filtered in the query."""
+        query = select(Lead).where(Lead.stage.in_(stages))
+        if owner_id is not None:
+            query = query.where(Lead.owner_id == owner_id)
+        if since is not None:
+            query = query.where(func.coalesce(Lead.qualified_at, Lead.updated_at) >= since)
+        query = query.order_by(Lead.updated_at.desc(), Lead.id.desc()).limit(limit)
         return list(self._session.scalars(query))
 
     def delete(self, lead: Lead) -> None:
@@ -413,13 +419,17 @@ class EventRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def add(self, *, lead_id: int | None, type: str, payload: dict[str, Any], now: datetime) -> None:
+    def add(
+        self, *, lead_id: int | None, type: EventType, payload: dict[str, Any], now: datetime
+    ) -> None:
         # A Core insert: events are append-only, no need for the ORM's bookkeeping.
         self._session.execute(
             _INSERT_EVENT, {"lead_id": lead_id, "type": type, "payload": payload, "created_at": now}
         )
 
-    def for_lead(self, lead_id: int, *, types: Sequence[str] | None = None) -> list[LeadEvent]:
+    def for_lead(
+        self, lead_id: int, *, types: Sequence[EventType] | None = None
+    ) -> list[LeadEvent]:
         query = select(LeadEvent).where(LeadEvent.lead_id == lead_id)
         if types is not None:
             query = query.where(LeadEvent.type.in_(types))

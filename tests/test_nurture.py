@@ -6,10 +6,16 @@ from datetime import UTC, datetime, timedelta
 
 from conversations.exchange import EngagementRecorded, Inbound, NudgeSent, StageChanged
 from conversations.loader import parse_script
-from conversations.nurture import next_nudge
+from conversations.nurture import Nudge, next_nudge
+from conversations.turn import lead_facts
 from tests.transcripts import DEFAULT_PATH, Transcript
 
 HOT_NO_CONTACT = ["software", "about 120", "50k", "asap"]
+
+
+def owed(t: Transcript) -> Nudge | None:
+    """The next nudge, with the facts the engine itself would give the conditions."""
+    return next_nudge(t.script, t.state, lead_facts(t.script, t.state, t.now)[1])
 
 
 def nudge(t: Transcript, at: datetime) -> list[str]:
@@ -43,7 +49,7 @@ def test_a_reminder_answered_resumes_the_flow_and_the_sequence_restarts() -> Non
     t.say("45")
     assert t.asked == "budget" and t.state.answers["company_size"].option_id == "small"
     assert t.state.reminders_sent == 0
-    due = next_nudge(t.script, t.state)
+    due = owed(t)
     assert due is not None and due.key == "reminder:0"
     assert due.due_at == t.now + timedelta(hours=2)
 
@@ -53,13 +59,13 @@ def test_nothing_after_stop_forget_or_disqualification() -> None:
     t.say("/start")
     t.say("software")
     t.say("/stop")
-    assert next_nudge(t.script, t.state) is None
+    assert owed(t) is None
     assert nudge(t, t.now + timedelta(days=2)) == []
     cold = Transcript()
     cold.say("/start")
     for text in ("school", "just me", "2000 euros", "just looking"):
         cold.say(text)
-    assert cold.state.stage == "disqualified" and next_nudge(cold.script, cold.state) is None
+    assert cold.state.stage == "disqualified" and owed(cold) is None
 
 
 def test_quiet_hours_move_a_reminder_to_the_morning_in_the_prospects_zone() -> None:
@@ -67,7 +73,7 @@ def test_quiet_hours_move_a_reminder_to_the_morning_in_the_prospects_zone() -> N
     t.now = datetime(2026, 11, 25, 19, 30, tzinfo=UTC)  # 20:30 in Paris
     t.say("/start")
     t.say("logiciel")
-    due = next_nudge(t.script, t.state)
+    due = owed(t)
     assert due is not None
     # 2 h later is 22:30 Paris time: quiet; sent at 08:00 Paris (07:00 UTC) the next day
     assert due.due_at == datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
@@ -90,7 +96,7 @@ def test_follow_up_for_a_warm_lead_offers_buttons_that_count_as_engagement() -> 
     assert t.state.status == "completed"
     # sql needs 70: this lead stays mql
     assert t.state.stage == "mql"
-    due = next_nudge(t.script, t.state, temperature="warm")
+    due = owed(t)
     assert due is not None and due.key == "follow_up:warm_case_study"
     texts = nudge(t, t.state.completed_at + timedelta(days=2, seconds=1))  # type: ignore[operator]
     assert "Ready to talk?" in texts[0]

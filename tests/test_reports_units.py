@@ -120,7 +120,8 @@ def test_duplicate_campaign_points_at_the_first() -> None:
 
 @pytest.mark.parametrize(
     ("text", "where"),
-    [("", "empty"), ("campaigns: [\n", "YAML syntax"), ("- a\n", "mapping"),
+    [("", "empty"), ("campaigns: [\n", "YAML syntax"), ("- a\n", "each campaign is a mapping"),
+     ("42\n", "a list of campaigns, or a mapping"),
      ("campaigns: []\n", "at least 1")],
 )
 def test_broken_campaign_files(text: str, where: str) -> None:

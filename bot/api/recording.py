@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from bot.api.event_request import EventRequest, LeadRef
 from bot.service import LeadService
+from conversations.vocabulary import Stage, Temperature
 from storage.models import Lead
 from storage.unit_of_work import UnitOfWork
 
@@ -19,9 +20,9 @@ from storage.unit_of_work import UnitOfWork
 @dataclass(frozen=True, slots=True)
 class Recorded:
     lead_id: int
-    stage: str
+    stage: Stage
     score: int
-    temperature: str
+    temperature: Temperature
     duplicate: bool
 
 

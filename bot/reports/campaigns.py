@@ -1,5 +1,7 @@
 """The campaign spend file: which campaigns ran, on which source, for how much.
 
+A bare list of campaigns is accepted too (each in EUR unless it says otherwise):
+
 ```yaml
 currency: EUR                 # default for campaigns that do not say
 campaigns:
@@ -172,8 +174,12 @@ def _compose(text: str, filename: str) -> tuple[Any, dict[tuple[str | int, ...],
     data = builder.build(root, ())
     if builder.problems:
         raise CampaignFileError(builder.problems)
+    if isinstance(data, list):
+        # A bare list of campaigns is the short form of `campaigns: [...]`.
+        positions = {("campaigns", *path): at for path, at in builder.positions.items()}
+        return {"campaigns": data}, {**positions, (): builder.positions.get((), (1, 1))}
     if not isinstance(data, dict):
-        message = "expected a mapping with a `campaigns:` list"
+        message = "expected a list of campaigns, or a mapping with a `campaigns:` list"
         raise CampaignFileError([Problem(filename, 1, 1, "", message)])
     return data, builder.positions
 
@@ -184,6 +190,8 @@ def _friendly(error: Any) -> str:
         return "unknown key; use id, source, spend, currency or name"
     if error["type"] == "missing":
         return "missing; add it"
+    if error["type"] == "model_type":
+        return "each campaign is a mapping such as {id: q3launch, spend: 1200}"
     return message
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from bot.reports.attribution import parse_payload
 from bot.reports.cells import safe_cell
 from bot.reports.queries import QUALIFIED
+from conversations.vocabulary import EVENT_STAGE_CHANGED
 from storage.models import Answer, Lead, LeadEvent
 
 PAGE = 500
@@ -79,7 +80,7 @@ def _current_answers(session: Session, ids: list[int]) -> dict[int, dict[str, An
 def _qualified_moments(session: Session, ids: list[int]) -> dict[tuple[int, str], datetime]:
     query = (
         select(LeadEvent.lead_id, LeadEvent.payload, LeadEvent.created_at)
-        .where(LeadEvent.type == "stage_changed", LeadEvent.lead_id.in_(ids))
+        .where(LeadEvent.type == EVENT_STAGE_CHANGED, LeadEvent.lead_id.in_(ids))
         .order_by(LeadEvent.created_at, LeadEvent.id)
     )
     moments: dict[tuple[int, str], datetime] = {}

@@ -149,7 +149,8 @@ def render_text(report: Report) -> str:
     ]
     parts = [
         describe_filters(report),
-        render_table(headers, funnel_rows, title="Funnel (count, conversion from the step above)"),
+        render_table(headers, funnel_rows,
+                     title="Funnel (count, conversion of the leads that could reach the step)"),
         render_table(headers, drop_rows, title="Drop-off by question (left without answering)"),
         render_table(headers, timing_rows, title="Time from first message"),
     ]

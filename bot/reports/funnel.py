@@ -2,10 +2,14 @@
 
 Steps, in order: started → for each question in script order (reached, answered)
 → completed → MQL → SQL → claimed. "Reached" a question means answered it or is
-the question the lead's conversation is waiting on. Conversion is a step's count
-over the previous step's; drop-off is who reached a question and did not answer.
-Questions asked only to MQLs (contact details) make the step after them bigger
-than they are, on purpose: those counts are what happened.
+the question the lead's conversation is waiting on; drop-off is who reached a
+question and did not answer.
+
+Conditional questions (asked only of MQLs, or after some answers) make the flow a
+tree, not a line: a lead may go past a step without ever being in it. So a step's
+conversion is measured against the leads that could reach it — those past the step
+above, less those that went on to later steps without this one (it was not asked
+of them) — and so is never above 100 %.
 """
 
 from __future__ import annotations
@@ -139,28 +143,32 @@ def build_report(
 
 
 def group_report(name: str, facts: Sequence[LeadFacts], questions: Sequence[str]) -> GroupReport:
-    counts: list[tuple[str, str | None, int]] = [("started", None, len(facts))]
+    everyone = frozenset(range(len(facts)))
+    members: list[tuple[str, str | None, frozenset[int]]] = [("started", None, everyone)]
     drop_off = []
     for question in questions:
-        answered = sum(1 for f in facts if question in f.answered)
-        reached = answered + sum(
-            1 for f in facts if f.current == question and question not in f.answered
+        answered = frozenset(i for i, f in enumerate(facts) if question in f.answered)
+        reached = answered | {i for i, f in enumerate(facts) if f.current == question}
+        members += [("reached", question, reached), ("answered", question, answered)]
+        dropped = len(reached) - len(answered)
+        drop_off.append(
+            DropOff(question, len(reached), len(answered), dropped, ratio(dropped, len(reached)))
         )
-        counts += [("reached", question, reached), ("answered", question, answered)]
-        dropped = reached - answered
-        drop_off.append(DropOff(question, reached, answered, dropped, ratio(dropped, reached)))
-    counts += [
-        ("completed", None, sum(1 for f in facts if f.completed)),
-        ("mql", None, sum(1 for f in facts if is_mql(f))),
-        ("sql", None, sum(1 for f in facts if is_sql(f))),
-        ("claimed", None, sum(1 for f in facts if f.owner_id is not None)),
+    flow_steps = len(members) + 1  # the questions' steps and "completed" form the flow
+    members += [
+        ("completed", None, frozenset(i for i, f in enumerate(facts) if f.completed)),
+        ("mql", None, frozenset(i for i, f in enumerate(facts) if is_mql(f))),
+        ("sql", None, frozenset(i for i, f in enumerate(facts) if is_sql(f))),
+        ("claimed", None, frozenset(i for i, f in enumerate(facts) if f.owner_id is not None)),
     ]
     steps = []
-    previous: int | None = None
-    for step_name, step_question, count in counts:
-        conversion = None if previous is None else ratio(count, previous)
-        steps.append(Step(step_name, step_question, count, conversion, ratio(count, len(facts))))
-        previous = count
+    for index, (step_name, step_question, leads) in enumerate(members):
+        conversion = None
+        if index:
+            could = _past(members, index - 1, flow_steps) - _went_around(members, index, flow_steps)
+            conversion = ratio(len(leads & could), len(could))
+        steps.append(Step(step_name, step_question, len(leads), conversion,
+                          ratio(len(leads), len(facts))))
     return GroupReport(
         group=name,
         leads=len(facts),
@@ -169,6 +177,27 @@ def group_report(name: str, facts: Sequence[LeadFacts], questions: Sequence[str]
         to_mql=timing([(f.mql_at - f.created_at).total_seconds() for f in facts if f.mql_at]),
         to_sql=timing([(f.sql_at - f.created_at).total_seconds() for f in facts if f.sql_at]),
     )
+
+
+def _later(members: Sequence[tuple[str, str | None, frozenset[int]]], index: int,
+           flow_steps: int) -> frozenset[int]:
+    """Leads in any step of the flow after `index` (none after the flow's end)."""
+    later: set[int] = set()
+    for _, _, leads in members[index + 1:flow_steps]:
+        later |= leads
+    return frozenset(later)
+
+
+def _went_around(members: Sequence[tuple[str, str | None, frozenset[int]]], index: int,
+                 flow_steps: int) -> frozenset[int]:
+    """Leads that went further in the flow without ever being in step `index`."""
+    return _later(members, index, flow_steps) - members[index][2]
+
+
+def _past(members: Sequence[tuple[str, str | None, frozenset[int]]], index: int,
+          flow_steps: int) -> frozenset[int]:
+    """Leads in step `index`, or that went around it."""
+    return members[index][2] | _went_around(members, index, flow_steps)
 
 
 def timing(seconds: list[float]) -> Timing:

@@ -17,6 +17,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from bot.reports.attribution import Attribution, parse_payload
+from conversations.vocabulary import EVENT_STAGE_CHANGED, Stage
 from storage.models import Answer, Conversation, Lead, LeadEvent
 
 QUALIFIED = {"mql": ("mql", "sql"), "sql": ("sql",)}
@@ -38,7 +39,7 @@ class LeadFacts:
     language: str
     payload: str | None
     attribution: Attribution
-    stage: str
+    stage: Stage
     owner_id: str | None
     answered: frozenset[str]
     current: str | None
@@ -96,7 +97,7 @@ def load_lead_facts(session: Session, window: Window) -> list[LeadFacts]:
     reached_at: dict[tuple[int, str], datetime] = {}
     stage_events = (
         select(LeadEvent.lead_id, LeadEvent.payload, LeadEvent.created_at)
-        .where(LeadEvent.type == "stage_changed", LeadEvent.lead_id.in_(lead_ids))
+        .where(LeadEvent.type == EVENT_STAGE_CHANGED, LeadEvent.lead_id.in_(lead_ids))
         .order_by(LeadEvent.created_at, LeadEvent.id)
     )
     for lead_id, payload, created_at in session.execute(stage_events):

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from conversations.vocabulary import EVENT_NOT_UNDERSTOOD
 from storage.models import LeadEvent
 
 
@@ -38,7 +39,7 @@ def load_unmatched_texts(
 ) -> list[tuple[str, str, int | None]]:
     """(question id, raw text, lead id) of each `answer_not_understood` event in the window."""
     query = select(LeadEvent.payload, LeadEvent.lead_id).where(
-        LeadEvent.type == "answer_not_understood"
+        LeadEvent.type == EVENT_NOT_UNDERSTOOD
     )
     if since is not None:
         query = query.where(LeadEvent.created_at >= since)

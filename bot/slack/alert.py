@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from conversations.vocabulary import Stage, Temperature
+
 Block = dict[str, Any]
 
 ACTION_CLAIM = "leadbot_claim"
@@ -37,7 +39,7 @@ HEADER_MAX = 150
 BUTTON_MAX = 75
 FIELDS_MAX = 10
 BLOCKS_MAX = 50
-TOP_REASONS = 5
+MAX_REASONS = 10  # "Why" lists every reason up to this many, else the top ones and "+N more"
 
 TEMPERATURE_ICON = {"hot": "🔥", "warm": "🌤", "cold": "❄️"}
 
@@ -54,7 +56,7 @@ class AnswerLine:
 @dataclass(frozen=True, slots=True)
 class AlertCard:
     lead_id: int
-    stage: str
+    stage: Stage
     name: str | None = None
     first_name: str | None = None
     username: str | None = None
@@ -66,7 +68,7 @@ class AlertCard:
     score: int = 0
     fit: int = 0
     intent: int = 0
-    temperature: str = "cold"
+    temperature: Temperature = "cold"
     reasons: tuple[str, ...] = ()
     answers: tuple[AnswerLine, ...] = ()
     first_message_at: datetime | None = None
@@ -121,6 +123,14 @@ def slack_date(moment: datetime) -> str:
     """A date Slack shows in each reader's own time zone (UTC text for old clients)."""
     fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+
+
+def why_lines(reasons: tuple[str, ...], limit: int = MAX_REASONS) -> list[str]:
+    """Every reason (biggest effect first), or the top ones and "+N more" — never a silent cut."""
+    if len(reasons) <= limit:
+        return list(reasons)
+    shown = list(reasons[: limit - 1])
+    return [*shown, f"+{len(reasons) - len(shown)} more"]
 
 
 def reason_label(code: str | None) -> str:
@@ -248,7 +258,7 @@ def alert_blocks(card: AlertCard, *, interactive: bool = True) -> list[Block]:
     status = _status_text(card)
     tail: list[Block] = []
     if card.reasons:
-        why = "\n".join(f"• {escape_mrkdwn(r)}" for r in card.reasons[:TOP_REASONS])
+        why = "\n".join(f"• {escape_mrkdwn(r)}" for r in why_lines(card.reasons))
         tail.append(_section(f"*Why*\n{why}"))
     if status:
         tail.append({"type": "context", "elements": [{"type": "mrkdwn", "text": clip(status, SECTION_MAX)}]})
@@ -294,7 +304,7 @@ def render_alert_text(card: AlertCard) -> str:
     for answer in card.answers:
         matched = f"{answer.matched} — " if answer.matched else ""
         lines.append(f"│ {answer.question}: {matched}“{answer.words}”")
-    for reason in card.reasons[:TOP_REASONS]:
+    for reason in why_lines(card.reasons):
         lines.append(f"│ + {reason}")
     if card.rep_id:
         lines.append(f"│ Rep: {card.rep_id}")

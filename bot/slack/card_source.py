@@ -1,8 +1,8 @@
 """Reading a lead out of the database into the values Slack renders: the alert card and the transcript.
 
 The only place that knows which rows make a card; :mod:`bot.slack.alert` renders it.
-Labels come from the active script (in its default language, the sales team's),
-falling back to raw ids when a script was edited after the lead answered.
+Labels come from the active script, in its alert language (`alerts.language`, the
+sales team's), falling back to raw ids when a script was edited after the lead answered.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from conversations.engine import BOOKED_ACTION
 from storage.models import Answer, Lead
 from storage.unit_of_work import UnitOfWork
 
-# Event types this adapter writes into the lead's history.
-EVENT_CLAIMED = "lead_claimed"
-EVENT_DISQUALIFIED = "lead_disqualified"
-EVENT_ALERT_POSTED = "slack_alert_posted"
-EVENT_SALES_REPLY = "sales_reply"
-EVENT_MESSAGE_AFTER_FLOW = "message_after_flow"
-# Written by the service for every engagement action; payload {"action", "via"}.
-EVENT_ENGAGEMENT = "engagement_recorded"
+# The event types this adapter reads and writes (re-exported for the Slack adapter).
+from conversations.vocabulary import EVENT_ALERT_POSTED as EVENT_ALERT_POSTED
+from conversations.vocabulary import EVENT_CLAIMED as EVENT_CLAIMED
+from conversations.vocabulary import EVENT_DISQUALIFIED as EVENT_DISQUALIFIED
+from conversations.vocabulary import EVENT_ENGAGEMENT as EVENT_ENGAGEMENT
+from conversations.vocabulary import EVENT_MESSAGE_AFTER_FLOW as EVENT_MESSAGE_AFTER_FLOW
+from conversations.vocabulary import EVENT_SALES_REPLY as EVENT_SALES_REPLY
+
 # The engagement action a calendar (Cal.com, Calendly…) reports on /api/events once
 # the prospect booked: the convention the README documents.
 # The signal a calendar sends when a meeting is booked (one name for engine and card).
@@ -45,7 +45,7 @@ def option_label(script: Script | None, question_id: str, option_id: str | None)
             return option_id
         for option in options_of(question):
             if option.id == option_id:
-                return option.label.get(script.lang, script.lang)
+                return option.label.get(script.alert_lang, script.lang)
     return option_id
 
 

@@ -51,14 +51,11 @@ def select_leads(
     uow: UnitOfWork, *, scope: str, user_id: str, now: datetime
 ) -> list[Lead]:
     if scope == "mine":
-        # Everything a rep owns, whatever its stage; the query is small (owned leads only).
-        leads = uow.leads.latest(stages=("sql", "mql", "disqualified", "engaged"), limit=500)
-        return [lead for lead in leads if lead.owner_id == user_id][:LIST_LIMIT]
-    leads = uow.leads.latest(stages=LISTED_STAGES, limit=500 if scope == "today" else LIST_LIMIT)
-    if scope == "today":
-        since = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        leads = [lead for lead in leads if (lead.qualified_at or lead.updated_at) >= since]
-    return leads[:LIST_LIMIT]
+        # Everything a rep owns, whatever its stage, however old the others are.
+        return uow.leads.latest(stages=("sql", "mql", "disqualified", "engaged"),
+                                owner_id=user_id, limit=LIST_LIMIT)
+    since = now.replace(hour=0, minute=0, second=0, microsecond=0) if scope == "today" else None
+    return uow.leads.latest(stages=LISTED_STAGES, since=since, limit=LIST_LIMIT)
 
 
 def leads_message(leads: list[Lead], *, scope: str) -> dict[str, Any]:

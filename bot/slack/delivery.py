@@ -38,6 +38,7 @@ from bot.slack.alert import alert_blocks, alert_fallback_text, escape_mrkdwn
 from bot.slack.card_source import EVENT_ALERT_POSTED, load_alert_card
 from bot.slack.channels import ChannelNotFound, ChannelResolver
 from bot.slack.posting import erase_alert, find_posted, post_message
+from bot.slack.reroute import UNUSABLE_CHANNEL_ERRORS, Reroute, rerouted_blocks
 from bot.slack.routing import rotation_key, route_of, take_rep_turn
 from bot.slack.threads import (
     ALERT_KIND,
@@ -274,9 +275,15 @@ class SlackDelivery:
             return self._default_channel
         return destination[len("slack:"):]
 
-    async def _deliver_alert(self, message: DueMessage) -> None:
+    async def _deliver_alert(self, message: DueMessage, reroute: Reroute | None = None) -> None:
         assert self._client is not None and self._channels is not None
-        channel = await self._channels.resolve(self._channel_name(message.destination))
+        meant = self._channel_name(DEFAULT_DESTINATION if reroute else message.destination)
+        try:
+            channel = await self._channels.resolve(meant)
+        except ChannelNotFound:
+            if reroute or not self._can_reroute(message, meant):
+                raise
+            return await self._deliver_alert(message, Reroute(meant, "channel_not_found"))
         if message.attempts > 1:
             found = await self._find_posted(message, channel=channel, thread_ts=None)
             if found is not None:
@@ -288,10 +295,17 @@ class SlackDelivery:
             await asyncio.to_thread(self._record_failed, message, "lead erased before delivery")
             return
         blocks, text = content
+        if reroute is not None:
+            log.warning("alert of lead #%s: %s", message.lead_id, reroute.note)
+            blocks, text = rerouted_blocks(reroute, blocks, text)
         try:
             response = await self._post(message, channel=channel, text=text, blocks=blocks)
         except SlackApiError as exc:
-            if exc.response.status_code != 200 or exc.response.get("error") != "invalid_blocks":
+            error = exc.response.get("error") if exc.response.status_code == 200 else None
+            unusable = error in UNUSABLE_CHANNEL_ERRORS and not reroute
+            if unusable and self._can_reroute(message, meant):
+                return await self._deliver_alert(message, Reroute(meant, str(error)))
+            if error != "invalid_blocks":
                 raise
             # A card Slack refuses must still reach sales: fall back to the plain text.
             log.error("Slack refused the alert blocks of outbox #%s; posting text only", message.id)
@@ -299,6 +313,12 @@ class SlackDelivery:
         await asyncio.to_thread(
             self._record_delivered, message, str(response["channel"]), str(response["ts"])
         )
+
+    def _can_reroute(self, message: DueMessage, meant: str) -> bool:
+        """A routed alert whose channel is unusable can go to a different default channel."""
+        default = self._default_channel
+        return message.destination != DEFAULT_DESTINATION and bool(default) and (
+            str(default).lstrip("#").lower() != meant.lstrip("#").lower())
 
     async def _deliver_thread_message(self, message: DueMessage) -> None:
         alert_id = message.payload.get("alert_outbox_id")

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import update
 
 from bot.slack.card_source import EVENT_CLAIMED, EVENT_DISQUALIFIED
+from conversations.vocabulary import EVENT_STAGE_CHANGED
 from storage.models import Lead
 from storage.unit_of_work import UnitOfWork
 
@@ -73,7 +74,7 @@ def disqualify_lead(
     lead.disqualified_reason = reason
     lead.updated_at = now
     uow.events.add(
-        lead_id=lead_id, type="stage_changed", now=now,
+        lead_id=lead_id, type=EVENT_STAGE_CHANGED, now=now,
         payload={"from": previous, "to": "disqualified", "by": "sales", "user_id": user_id},
     )
     uow.events.add(

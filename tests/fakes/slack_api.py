@@ -57,6 +57,7 @@ class Call:
 class FakeState:
     token: str = DEFAULT_TOKEN
     channels: dict[str, str] = field(default_factory=dict)  # id -> name
+    outside: set[str] = field(default_factory=set)  # channel ids the bot was not invited to
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel id -> msgs
     ephemerals: list[dict[str, Any]] = field(default_factory=list)
@@ -112,9 +113,11 @@ class FakeSlackApi:
 
     # --- seeding and fault injection ----------------------------------------------
 
-    def add_channel(self, channel_id: str, name: str) -> None:
+    def add_channel(self, channel_id: str, name: str, *, bot_is_member: bool = True) -> None:
         with self.lock:
             self.state.channels[channel_id] = name
+            if not bot_is_member:
+                self.state.outside.add(channel_id)
             self.state.messages.setdefault(channel_id, [])
 
     def add_user(self, user_id: str, name: str, real_name: str) -> None:
@@ -236,6 +239,8 @@ class FakeSlackApi:
         channel_id = self._channel_id(str(args.get("channel", "")))
         if channel_id is None:
             return {"ok": False, "error": "channel_not_found"}
+        if channel_id in self.state.outside:
+            return {"ok": False, "error": "not_in_channel"}
         if not args.get("text") and not args.get("blocks"):
             return {"ok": False, "error": "no_text"}
         blocks = _json_arg(args.get("blocks"))
