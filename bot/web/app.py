@@ -71,7 +71,8 @@ def events_api_routes(container: Container) -> list[BaseRoute]:
         return []
     module: Any = importlib.import_module("bot.api.events")
     routes: list[BaseRoute] = list(module.api_routes(
-        service=container.service, uow_factory=container.uow, settings=container.settings))
+        service=container.service, uow_factory=container.uow, settings=container.settings,
+        clock=container.clock))
     return routes
 
 

@@ -37,7 +37,7 @@ def load_json(body: bytes, *, max_depth: int = MAX_DEPTH) -> Any:
     # 100,000-level body would end in a RecursionError.
     brackets = text.count("[") + text.count("{")
     if brackets > max_depth and nesting_depth(text) > max_depth:
-        raise BadJson(f"the body is nested more than {max_depth} levels deep")
+        raise BadJson(f"the body is nested too deeply (more than {max_depth} levels)")
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
