@@ -102,7 +102,7 @@ class BandedQuestion(QuestionBase):
     """A question answered with a quantity, mapped to a band; `options` catch non-numeric answers."""
 
     bands: tuple[Band, ...] = Field(min_length=1, max_length=20)
-    options: tuple[Option, ...] = ()
+    options: tuple[Option, ...] = Field(default=(), max_length=20)
     min: float = 0
 
     @model_validator(mode="after")
@@ -265,13 +265,18 @@ class Messages(Model):
     disqualified: Text | None = None
 
 
+MAX_QUESTIONS = 100
+
+
 class Script(Model):
     id: ScriptId
     version: str | None = None
     languages: tuple[Language, ...] = Field(default=("en",), min_length=1)
     default_language: Language | None = None
     greeting: Text
-    questions: tuple[Question, ...] = Field(min_length=1)
+    # A chat of more than a hundred questions loses every prospect; the cap also keeps
+    # validation and the flow checks small.
+    questions: tuple[Question, ...] = Field(min_length=1, max_length=MAX_QUESTIONS)
     messages: Messages = Messages()
     scoring: ScoringConfig = ScoringConfig()
     routing: tuple[Route, ...] = ()

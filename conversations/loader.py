@@ -55,8 +55,48 @@ class LoadedScript:
     path: str
 
 
+# Conditions nest (`all:` / `any:` / `not:`), but nothing a person writes goes this deep.
+MAX_NESTING = 40
+
+
+class ScriptLimitExceeded(yaml.YAMLError):
+    """The YAML uses an alias, or nests too deeply: refused before anything is built."""
+
+    def __init__(self, mark: yaml.Mark, message: str) -> None:
+        super().__init__(message)
+        self.mark, self.message = mark, message
+
+
 class StrictLoader(yaml.SafeLoader):
-    """SafeLoader without YAML 1.1's surprising implicit types."""
+    """SafeLoader without YAML 1.1's surprising implicit types, aliases or unbounded nesting.
+
+    An alias (`*name`) re-uses a node: ten lines of them expand to billions of
+    values (the "billion laughs"), so scripts may not use them. Nesting is capped
+    because composing, building and validating all recurse once per level.
+    """
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            raise ScriptLimitExceeded(
+                event.start_mark,
+                f"YAML aliases (*{event.anchor}) are not allowed in a script; "
+                "write the value out where it is needed",
+            )
+        if self._depth >= MAX_NESTING:
+            raise ScriptLimitExceeded(
+                event.start_mark,
+                f"nested more than {MAX_NESTING} levels deep; a script is never this deep — "
+                "check the indentation or the brackets",
+            )
+        self._depth += 1
+        try:
+            node: yaml.Node | None = super().compose_node(parent, index)  # type: ignore[misc]
+            return node
+        finally:
+            self._depth -= 1
 
 
 StrictLoader.yaml_implicit_resolvers = {
@@ -192,6 +232,11 @@ def _friendly(message: str) -> str:
         return "unknown key; check its spelling or remove it"
     if message == "Field required":
         return "missing; add it"
+    too_many = re.match(r"(?:Tuple|List) should have at most (\d+) items? after validation, not (\d+)",
+                        message)
+    if too_many:
+        return (f"{too_many[2]} items, but at most {too_many[1]} are allowed; "
+                "split it or remove some")
     return message
 
 
@@ -199,6 +244,9 @@ def parse_script(text: str, *, filename: str) -> Script:
     """Parse and validate a script; raise ScriptError listing every problem found."""
     try:
         root = yaml.compose(text, Loader=StrictLoader)
+    except ScriptLimitExceeded as exc:
+        raise ScriptError([Problem(filename, exc.mark.line + 1, exc.mark.column + 1, "",
+                                   exc.message)]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
