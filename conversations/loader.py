@@ -62,9 +62,11 @@ MAX_NESTING = 40
 class ScriptLimitExceeded(yaml.YAMLError):
     """The YAML uses an alias, or nests too deeply: refused before anything is built."""
 
-    def __init__(self, mark: yaml.Mark, message: str) -> None:
+    def __init__(self, mark: Any, message: str) -> None:
         super().__init__(message)
-        self.mark, self.message = mark, message
+        self.line = mark.line + 1 if mark is not None else 1
+        self.column = mark.column + 1 if mark is not None else 1
+        self.message = message
 
 
 class StrictLoader(yaml.SafeLoader):
@@ -77,8 +79,8 @@ class StrictLoader(yaml.SafeLoader):
 
     _depth = 0
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
-        event = self.peek_event()
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
         if isinstance(event, yaml.AliasEvent):
             raise ScriptLimitExceeded(
                 event.start_mark,
@@ -93,7 +95,7 @@ class StrictLoader(yaml.SafeLoader):
             )
         self._depth += 1
         try:
-            node: yaml.Node | None = super().compose_node(parent, index)  # type: ignore[misc]
+            node: yaml.Node | None = super().compose_node(parent, index)
             return node
         finally:
             self._depth -= 1
@@ -245,8 +247,7 @@ def parse_script(text: str, *, filename: str) -> Script:
     try:
         root = yaml.compose(text, Loader=StrictLoader)
     except ScriptLimitExceeded as exc:
-        raise ScriptError([Problem(filename, exc.mark.line + 1, exc.mark.column + 1, "",
-                                   exc.message)]) from None
+        raise ScriptError([Problem(filename, exc.line, exc.column, "", exc.message)]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
