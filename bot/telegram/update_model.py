@@ -16,9 +16,15 @@ webhook) only meets forgeries and broken proxies; Telegram's own retries of a
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+from telegram import Update
+
+from bot.web.json_input import storable_strings
+
+log = logging.getLogger(__name__)
 
 # "Identifiers have at most 52 significant bits" (Bot API): safe in a double and in
 # every column we store them in (as text: at most 17 characters).
@@ -99,3 +105,21 @@ def check_update(data: Any) -> None:
         error = exc.errors()[0]
         path = ".".join(str(part) for part in error["loc"]) or "update"
         raise InvalidUpdate(f"{path}: {error['msg']}") from None
+
+
+def admit_polled(update: Update) -> Update | None:
+    """A polled update made safe to handle, or None (logged) when its shape is not Telegram's.
+
+    Long polling gets updates already built by python-telegram-bot; they pass the
+    same door as webhook bodies, and their texts are made storable the same way.
+    """
+    data = update.to_dict()
+    try:
+        check_update(data)
+    except InvalidUpdate as exc:
+        log.warning("update %s skipped: %s", data.get("update_id"), exc)
+        return None
+    cleaned = storable_strings(data)
+    if cleaned == data:
+        return update
+    return Update.de_json(cleaned, update.get_bot())
