@@ -114,12 +114,12 @@ def admit_polled(update: Update) -> Update | None:
     same door as webhook bodies, and their texts are made storable the same way.
     """
     data = update.to_dict()
+    cleaned = storable_strings(data)
     try:
-        check_update(data)
+        check_update(cleaned)
     except InvalidUpdate as exc:
         log.warning("update %s skipped: %s", data.get("update_id"), exc)
         return None
-    cleaned = storable_strings(data)
     if cleaned == data:
         return update
     return Update.de_json(cleaned, update.get_bot())

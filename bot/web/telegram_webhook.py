@@ -115,10 +115,10 @@ def webhook_route(
 
 def _parse(body: bytes, runtime: TelegramRuntime) -> Update:
     """The update, or BadJson / InvalidUpdate saying what is wrong with the body."""
-    data: Any = load_json(body)
+    data: Any = storable_strings(load_json(body))
     check_update(data)
     try:
         # The bot is passed so that PTB shortcuts (reply_text, get_bot) work on the objects.
-        return Update.de_json(storable_strings(data), runtime.application.bot)
+        return Update.de_json(data, runtime.application.bot)
     except Exception as exc:  # a structure PTB cannot build: not a genuine Update
         raise InvalidUpdate(f"not a Telegram Update ({type(exc).__name__})") from None
