@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from conversations.dsl import Script
+from conversations.dsl import MAX_QUESTIONS, Script
 
 PathKey = tuple[str | int, ...]
 MAX_SCRIPT_BYTES = 1_000_000
@@ -57,6 +57,8 @@ class LoadedScript:
 
 # Conditions nest (`all:` / `any:` / `not:`), but nothing a person writes goes this deep.
 MAX_NESTING = 40
+NESTED_TOO_DEEPLY = (f"nested more than {MAX_NESTING} levels deep; a script is never this deep — "
+                     "check the indentation or the brackets")
 
 
 class ScriptLimitExceeded(yaml.YAMLError):
@@ -88,11 +90,7 @@ class StrictLoader(yaml.SafeLoader):
                 "write the value out where it is needed",
             )
         if self._depth >= MAX_NESTING:
-            raise ScriptLimitExceeded(
-                event.start_mark,
-                f"nested more than {MAX_NESTING} levels deep; a script is never this deep — "
-                "check the indentation or the brackets",
-            )
+            raise ScriptLimitExceeded(event.start_mark, NESTED_TOO_DEEPLY)
         self._depth += 1
         try:
             node: yaml.Node | None = super().compose_node(parent, index)
@@ -242,8 +240,49 @@ def _friendly(message: str) -> str:
     return message
 
 
+def flow_nesting(text: str) -> tuple[int, int, int]:
+    """(deepest `[`/`{` nesting, its line, its column), quoted text and comments skipped.
+
+    PyYAML's scanner slows down quadratically with flow depth before the composer
+    can refuse it, so flow nesting is measured on the text first (a linear pass).
+    """
+    depth = deepest = 0
+    where = (1, 1)
+    line, column = 1, 0
+    quote: str | None = None
+    comment = False
+    previous = "\n"
+    for char in text:
+        column += 1
+        if char == "\n":
+            line, column, comment = line + 1, 0, False
+            if quote is None:
+                previous = char
+                continue
+        if comment:
+            continue
+        if quote is not None:
+            if char == quote:
+                quote = None
+        elif char in "'\"" and (previous in " \t\n[{,:" ):
+            quote = char
+        elif char == "#" and previous in " \t\n":
+            comment = True
+        elif char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest, where = depth, (line, column)
+        elif char in "]}":
+            depth = max(0, depth - 1)
+        previous = char
+    return deepest, *where
+
+
 def parse_script(text: str, *, filename: str) -> Script:
     """Parse and validate a script; raise ScriptError listing every problem found."""
+    depth, line, column = flow_nesting(text)
+    if depth > MAX_NESTING:
+        raise ScriptError([Problem(filename, line, column, "", NESTED_TOO_DEEPLY)])
     try:
         root = yaml.compose(text, Loader=StrictLoader)
     except ScriptLimitExceeded as exc:
@@ -269,6 +308,14 @@ def parse_script(text: str, *, filename: str) -> Script:
         raise ScriptError(
             [Problem(filename, 1, 1, "", "a script is a mapping of keys (id:, questions:, …)")]
         )
+    questions = data.get("questions")
+    if isinstance(questions, list) and len(questions) > MAX_QUESTIONS:
+        # Refused before validating each of them: that alone would take seconds.
+        _, line, column = locate(builder.positions, ("questions",))
+        raise ScriptError([Problem(
+            filename, line, column, "questions",
+            f"{len(questions)} items, but at most {MAX_QUESTIONS} are allowed; "
+            "split it or remove some")])
     try:
         script = Script.model_validate(data)
     except ValidationError as exc:
