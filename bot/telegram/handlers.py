@@ -58,6 +58,7 @@ class UpdateFailures:
         error = context.error or RuntimeError("unknown error")
         if isinstance(update, Update):
             self._failed.add(update.update_id)
+            self._causes.pop(update.update_id, None)  # re-inserted as the newest
             self._causes[update.update_id] = error
             while len(self._causes) > self.KEEP_CAUSES:
                 self._causes.popitem(last=False)
