@@ -126,3 +126,27 @@ async def test_a_database_cut_off_is_503_one_error_line_and_recovered(
     # outbox worker's logging, which the shared worker skeleton owns.)
     request_path = [r for r in caplog.records if not r.name.endswith(".delivery")]
     assert [r for r in request_path if r.exc_info or "Traceback" in r.getMessage()] == []
+
+
+def test_outside_text_cannot_forge_a_text_log_line() -> None:
+    import io
+
+    from bot.logging import TextFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(TextFormatter())
+    logger = logging.getLogger("test.forgery")
+    logger.addHandler(handler)
+    try:
+        logger.warning("refused key %s", "k\n2026-11-28 00:00:00,000 INFO bot: admin logged in\x1b[2J")
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            logger.exception("with a traceback\r\nforged")
+    finally:
+        logger.removeHandler(handler)
+    lines = stream.getvalue().splitlines()
+    assert lines[0].endswith("refused key k\\n2026-11-28 00:00:00,000 INFO bot: admin logged in\\x1b[2J")
+    assert lines[1].endswith("with a traceback\\r\\nforged")
+    assert lines[2] == "Traceback (most recent call last):"  # tracebacks keep their lines
