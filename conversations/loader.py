@@ -297,6 +297,7 @@ def parse_script(text: str, *, filename: str) -> Script:
         raise ScriptError([Problem(filename, 1, 1, "", f"YAML error: {exc}")]) from None
     if root is None:
         raise ScriptError([Problem(filename, 1, 1, "", "the file is empty; start with `id:`")])
+    _refuse_too_many_questions(root, filename)
     builder = PositionedBuilder(filename)
     try:
         data = builder.build(root, ())
@@ -308,14 +309,6 @@ def parse_script(text: str, *, filename: str) -> Script:
         raise ScriptError(
             [Problem(filename, 1, 1, "", "a script is a mapping of keys (id:, questions:, …)")]
         )
-    questions = data.get("questions")
-    if isinstance(questions, list) and len(questions) > MAX_QUESTIONS:
-        # Refused before validating each of them: that alone would take seconds.
-        _, line, column = locate(builder.positions, ("questions",))
-        raise ScriptError([Problem(
-            filename, line, column, "questions",
-            f"{len(questions)} items, but at most {MAX_QUESTIONS} are allowed; "
-            "split it or remove some")])
     try:
         script = Script.model_validate(data)
     except ValidationError as exc:
@@ -339,6 +332,19 @@ def parse_script(text: str, *, filename: str) -> Script:
     if problems:
         raise ScriptError(_unique(problems))
     return script
+
+
+def _refuse_too_many_questions(root: yaml.Node, filename: str) -> None:
+    """Refuse an oversized `questions:` list on the composed nodes, before building each one."""
+    if not isinstance(root, yaml.MappingNode):
+        return
+    for key, value in root.value:
+        if key.value == "questions" and isinstance(value, yaml.SequenceNode) \
+                and len(value.value) > MAX_QUESTIONS:
+            raise ScriptError([Problem(
+                filename, key.start_mark.line + 1, key.start_mark.column + 1, "questions",
+                f"{len(value.value)} items, but at most {MAX_QUESTIONS} are allowed; "
+                "split it or remove some")])
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:
