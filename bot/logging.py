@@ -65,11 +65,28 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+def escape_controls(text: str) -> str:
+    """Newlines and other control characters as visible escapes (`\\n`, `\\x1b`)."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 class TextFormatter(logging.Formatter):
-    """The classic one-line format; tracebacks are scrubbed too."""
+    """The classic one-line format; tracebacks are scrubbed too.
+
+    A message is one line whatever it quotes: a newline in an outside value (a
+    prospect's text, a header) would otherwise let it write a forged log line.
+    """
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        safe = logging.makeLogRecord(vars(record))
+        safe.message = escape_controls(record.message)
+        return super().formatMessage(safe)
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))

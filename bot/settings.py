@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     slack_channel: str | None = None
 
     leadbot_api_key: SecretStr | None = None  # bearer key of POST /api/events
+    leadbot_metrics_token: SecretStr | None = None  # when set, GET /metrics needs it as a bearer
 
     port: int = Field(default=8080, ge=1, le=65535)
     log_level: str = "INFO"

@@ -110,7 +110,7 @@ class BandedQuestion(QuestionBase):
     """A question answered with a quantity, mapped to a band; `options` catch non-numeric answers."""
 
     bands: tuple[Band, ...] = Field(min_length=1, max_length=20)
-    options: tuple[Option, ...] = ()
+    options: tuple[Option, ...] = Field(default=(), max_length=20)
     min: float = 0  # a smaller number is re-asked ("at least {min}")
     max: float | None = None  # a larger number is re-asked ("at most {max}")
 
@@ -282,6 +282,9 @@ class Messages(Model):
     disqualified: Text | None = None
 
 
+MAX_QUESTIONS = 100
+
+
 class Alerts(Model):
     """How sales alerts are written: one language for the whole sales team."""
 
@@ -294,7 +297,9 @@ class Script(Model):
     languages: tuple[Language, ...] = Field(default=("en",), min_length=1)
     default_language: Language | None = None
     greeting: Text
-    questions: tuple[Question, ...] = Field(min_length=1)
+    # A chat of more than a hundred questions loses every prospect; the cap also keeps
+    # validation and the flow checks small.
+    questions: tuple[Question, ...] = Field(min_length=1, max_length=MAX_QUESTIONS)
     messages: Messages = Messages()
     scoring: ScoringConfig = ScoringConfig()
     routing: tuple[Route, ...] = ()

@@ -199,6 +199,13 @@ def _choice(turn: Turn, token: str) -> None:
     if isinstance(payload, payloads.Engage) and turn.script.engagement.action(payload.action_id):
         if turn.state.status == "stopped":
             turn.say(turn.text("still_stopped"))
+        elif rest not in offered_actions(turn.script, turn.state):
+            # A token for a button this chat was never shown is forged: an outside
+            # signal (a booked meeting, a download) comes through the events API.
+            turn.say(turn.text("stale_button"))
+            reask_current(turn)
+        elif _counted_before(turn, rest):
+            _engagement_reply(turn, rest)  # tapped again: the link again, not the points
         else:
             _engagement(turn, payload.action_id, via="button")
         return
@@ -259,9 +266,7 @@ def _engagement(turn: Turn, action_id: str, *, via: Literal["button", "signal"])
     turn.update(engagement=(*turn.state.engagement, hit)[-200:])
     turn.events.append(EngagementRecorded(action=action.id, via=via))
     if via == "button":
-        reply = action.reply.get(turn.state.lang, turn.script.lang) if action.reply else None
-        if reply or action.url:
-            turn.say("\n".join(x for x in (reply, action.url) if x))
+        _engagement_reply(turn, action.id)
     before = turn.state.stage
     rescore(turn)
     if turn.state.stage == "sql" != before and turn.state.status == "completed":
@@ -269,6 +274,32 @@ def _engagement(turn: Turn, action_id: str, *, via: Literal["button", "signal"])
         # meeting now — unless the signal is the meeting itself being booked.
         if action.id != BOOKED_ACTION:
             offer_booking(turn)
+
+
+def _engagement_reply(turn: Turn, action_id: str) -> None:
+    action = turn.script.engagement.action(action_id)
+    if action is None:
+        return
+    reply = action.reply.get(turn.state.lang, turn.script.lang) if action.reply else None
+    if reply or action.url:
+        turn.say("\n".join(x for x in (reply, action.url) if x))
+
+
+def offered_actions(script: Script, state: ConversationState) -> frozenset[str]:
+    """Engagement actions whose button this chat was shown (in a follow-up it was sent)."""
+    return frozenset(
+        action_id
+        for follow_up in script.nurture.follow_ups if follow_up.id in state.follow_ups_sent
+        for action_id in follow_up.actions
+        if (action := script.engagement.action(action_id)) is not None and action.label is not None
+    )
+
+
+def _counted_before(turn: Turn, action_id: str) -> bool:
+    """A non-repeatable action already recorded for this chat: a second tap adds nothing."""
+    action = turn.script.engagement.action(action_id)
+    return (action is not None and not action.repeat
+            and any(hit.action == action_id for hit in turn.state.engagement))
 
 
 def _nudge(turn: Turn) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from conversations.dsl import Script
+from conversations.dsl import MAX_QUESTIONS, Script
 
 PathKey = tuple[str | int, ...]
 MAX_SCRIPT_BYTES = 1_000_000
@@ -56,8 +56,48 @@ class LoadedScript:
     example_lines: tuple[int, ...] = ()  # the line each of `script.examples` starts on
 
 
+# Conditions nest (`all:` / `any:` / `not:`), but nothing a person writes goes this deep.
+MAX_NESTING = 40
+NESTED_TOO_DEEPLY = (f"nested more than {MAX_NESTING} levels deep; a script is never this deep — "
+                     "check the indentation or the brackets")
+
+
+class ScriptLimitExceeded(yaml.YAMLError):
+    """The YAML uses an alias, or nests too deeply: refused before anything is built."""
+
+    def __init__(self, mark: Any, message: str) -> None:
+        super().__init__(message)
+        self.line = mark.line + 1 if mark is not None else 1
+        self.column = mark.column + 1 if mark is not None else 1
+        self.message = message
+
+
 class StrictLoader(yaml.SafeLoader):
-    """SafeLoader without YAML 1.1's surprising implicit types."""
+    """SafeLoader without YAML 1.1's surprising implicit types, aliases or unbounded nesting.
+
+    An alias (`*name`) re-uses a node: ten lines of them expand to billions of
+    values (the "billion laughs"), so scripts may not use them. Nesting is capped
+    because composing, building and validating all recurse once per level.
+    """
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent):
+            raise ScriptLimitExceeded(
+                event.start_mark,
+                f"YAML aliases (*{event.anchor}) are not allowed in a script; "
+                "write the value out where it is needed",
+            )
+        if self._depth >= MAX_NESTING:
+            raise ScriptLimitExceeded(event.start_mark, NESTED_TOO_DEEPLY)
+        self._depth += 1
+        try:
+            node: yaml.Node | None = super().compose_node(parent, index)
+            return node
+        finally:
+            self._depth -= 1
 
 
 StrictLoader.yaml_implicit_resolvers = {
@@ -193,7 +233,50 @@ def _friendly(message: str) -> str:
         return "unknown key; check its spelling or remove it"
     if message == "Field required":
         return "missing; add it"
+    too_many = re.match(r"(?:Tuple|List) should have at most (\d+) items? after validation, not (\d+)",
+                        message)
+    if too_many:
+        return (f"{too_many[2]} items, but at most {too_many[1]} are allowed; "
+                "split it or remove some")
     return message
+
+
+def flow_nesting(text: str) -> tuple[int, int, int]:
+    """(deepest `[`/`{` nesting, its line, its column), quoted text and comments skipped.
+
+    PyYAML's scanner slows down quadratically with flow depth before the composer
+    can refuse it, so flow nesting is measured on the text first (a linear pass).
+    """
+    depth = deepest = 0
+    where = (1, 1)
+    line, column = 1, 0
+    quote: str | None = None
+    comment = False
+    previous = "\n"
+    for char in text:
+        column += 1
+        if char == "\n":
+            line, column, comment = line + 1, 0, False
+            if quote is None:
+                previous = char
+                continue
+        if comment:
+            continue
+        if quote is not None:
+            if char == quote:
+                quote = None
+        elif char in "'\"" and (previous in " \t\n[{,:" ):
+            quote = char
+        elif char == "#" and previous in " \t\n":
+            comment = True
+        elif char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest, where = depth, (line, column)
+        elif char in "]}":
+            depth = max(0, depth - 1)
+        previous = char
+    return deepest, *where
 
 
 def parse_script(text: str, *, filename: str) -> Script:
@@ -207,8 +290,13 @@ def _parse(text: str, *, filename: str) -> tuple[Script, dict[PathKey, tuple[int
     Problems of independent kinds are reported together: duplicate keys alongside
     the model's errors, and the cross-checks whenever the model itself is valid.
     """
+    depth, line, column = flow_nesting(text)
+    if depth > MAX_NESTING:
+        raise ScriptError([Problem(filename, line, column, "", NESTED_TOO_DEEPLY)])
     try:
         root = yaml.compose(text, Loader=StrictLoader)
+    except ScriptLimitExceeded as exc:
+        raise ScriptError([Problem(filename, exc.line, exc.column, "", exc.message)]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -219,6 +307,7 @@ def _parse(text: str, *, filename: str) -> tuple[Script, dict[PathKey, tuple[int
         raise ScriptError([Problem(filename, 1, 1, "", f"YAML error: {exc}")]) from None
     if root is None:
         raise ScriptError([Problem(filename, 1, 1, "", "the file is empty; start with `id:`")])
+    _refuse_too_many_questions(root, filename)
     builder = PositionedBuilder(filename)
     try:
         data = builder.build(root, ())
@@ -253,6 +342,19 @@ def _parse(text: str, *, filename: str) -> tuple[Script, dict[PathKey, tuple[int
     if problems:
         raise ScriptError(_unique(problems))
     return script, builder.positions
+
+
+def _refuse_too_many_questions(root: yaml.Node, filename: str) -> None:
+    """Refuse an oversized `questions:` list on the composed nodes, before building each one."""
+    if not isinstance(root, yaml.MappingNode):
+        return
+    for key, value in root.value:
+        if key.value == "questions" and isinstance(value, yaml.SequenceNode) \
+                and len(value.value) > MAX_QUESTIONS:
+            raise ScriptError([Problem(
+                filename, key.start_mark.line + 1, key.start_mark.column + 1, "questions",
+                f"{len(value.value)} items, but at most {MAX_QUESTIONS} are allowed; "
+                "split it or remove some")])
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

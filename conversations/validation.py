@@ -256,40 +256,50 @@ def _reachability(script: Script) -> Iterator[Finding]:
 
 
 def _cycles(graph: dict[str, list[str]]) -> list[set[str]]:
-    """Strongly connected components that contain a cycle (Tarjan)."""
+    """Strongly connected components that contain a cycle (Tarjan, without recursion).
+
+    Iterative so that a long chain of questions cannot exhaust Python's stack: each
+    frame of the explicit stack is a node and the position in its successor list.
+    """
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
     on_stack: set[str] = set()
     found: list[set[str]] = []
-    counter = 0
-
-    def visit(node: str) -> None:
-        nonlocal counter
-        index[node] = low[node] = counter
-        counter += 1
-        stack.append(node)
-        on_stack.add(node)
-        for target in graph.get(node, []):
-            if target == END:
-                continue
-            if target not in index:
-                visit(target)
-                low[node] = min(low[node], low[target])
-            elif target in on_stack:
-                low[node] = min(low[node], index[target])
-        if low[node] == index[node]:
-            component = set()
-            while True:
-                member = stack.pop()
-                on_stack.discard(member)
-                component.add(member)
-                if member == node:
+    for root in graph:
+        if root in index:
+            continue
+        work: list[tuple[str, int]] = [(root, 0)]
+        while work:
+            node, position = work.pop()
+            if position == 0:
+                index[node] = low[node] = len(index)
+                stack.append(node)
+                on_stack.add(node)
+            targets = [t for t in graph.get(node, []) if t != END]
+            descended = False
+            for offset in range(position, len(targets)):
+                target = targets[offset]
+                if target not in index:
+                    work.append((node, offset + 1))  # come back to the next successor
+                    work.append((target, 0))
+                    descended = True
                     break
-            if len(component) > 1 or node in graph.get(node, []):
-                found.append(component)
-
-    for node in graph:
-        if node not in index:
-            visit(node)
+                if target in on_stack:
+                    low[node] = min(low[node], index[target])
+            if descended:
+                continue
+            if low[node] == index[node]:
+                component = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.add(member)
+                    if member == node:
+                        break
+                if len(component) > 1 or node in graph.get(node, []):
+                    found.append(component)
+            if work:  # propagate to the parent, as the recursive version does on return
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
     return found

@@ -51,7 +51,10 @@ def create_database_engine(
     url = normalise_database_url(url)
     if url.startswith("sqlite"):
         return _create_sqlite_engine(url)
-    engine = create_engine(url, pool_size=concurrency + POOL_RESERVE, max_overflow=POOL_OVERFLOW)
+    # hide_parameters: a failing statement's message names the SQL, never the values
+    # bound to it (emails, names, prospects' words) — those would land in the logs.
+    engine = create_engine(url, pool_size=concurrency + POOL_RESERVE, max_overflow=POOL_OVERFLOW,
+                           hide_parameters=True)
     _ping_idle_connections(engine, ping_after_idle)
     return engine
 
@@ -120,7 +123,8 @@ def _use_wal(cursor: Any) -> None:
 
 
 def _create_sqlite_engine(url: str) -> Engine:
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                           hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:

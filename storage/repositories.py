@@ -255,10 +255,13 @@ class LeadRepository:
         return [(i, c, chat, due) for i, c, chat, due in self._session.execute(query)]
 
     def find(self, ref: str) -> Lead | None:
-        """A lead by id, @username or email."""
+        """A lead by id, @username or email; None for anything no lead can match."""
         ref = ref.strip()
-        if ref.isdigit():
-            return self.get(int(ref))
+        # isdigit() is also true of "²" and other digits int() refuses; ids are 64-bit.
+        if ref.isascii() and ref.isdigit():
+            return self.get(int(ref)) if len(ref) <= 18 else None
+        if not ref.isprintable() or len(ref) > 320:  # NUL, newlines: no stored name has them
+            return None
         ref = ref.removeprefix("@")
         query = select(Lead).where((Lead.username == ref) | (Lead.email == ref.lower()))
         return self._session.scalars(query.order_by(Lead.id.desc())).first()

@@ -45,7 +45,7 @@ async def test_rep_and_prospect_talk_through_the_alert_thread(
         signing_secret=SIGNING_SECRET, session_factory=container.session_factory,
         script_provider=lambda: container.script.script, clock=lambda: datetime.now(UTC),
     )
-    url = await serve_asgi(create_slack_asgi_app(bolt))
+    url = await serve_asgi(create_slack_asgi_app(bolt, signing_secret=SIGNING_SECRET))
     event = {"type": "message", "channel": "C0SALES01", "user": "U0SAM0001",
              # Slack escapes typed <, > and & and writes links as <url|label>
              "text": "Hi Ada, can we talk &lt;tomorrow&gt; at 10? <https://acme.example/deck|our deck>",

@@ -102,7 +102,7 @@ async def open_desk(
         signing_secret=SIGNING_SECRET, session_factory=db, script_provider=lambda: script,
         clock=lambda: datetime.now(UTC),
     )
-    url = await serve_asgi(create_slack_asgi_app(bolt))
+    url = await serve_asgi(create_slack_asgi_app(bolt, signing_secret=SIGNING_SECRET))
     return Desk(db, fake, url, lead_id)
 
 

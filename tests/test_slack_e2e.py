@@ -113,7 +113,7 @@ async def test_thread_bridge_round_trip(
         signing_secret=SIGNING_SECRET, session_factory=container.session_factory,
         script_provider=lambda: container.script.script, clock=lambda: datetime.now(UTC),
     )
-    url = await serve_asgi(create_slack_asgi_app(bolt))
+    url = await serve_asgi(create_slack_asgi_app(bolt, signing_secret=SIGNING_SECRET))
     event = {"type": "message", "channel": "C0SALES01",
              "user": "U0SAM0001", "text": "Hi Ada, can we talk tomorrow at 10?",
              "ts": f"{time.time():.6f}", "thread_ts": alert["ts"]}

@@ -17,7 +17,8 @@ import pytest
 from benchmarks.telegram_traffic import HOT, SECRET_HEADER, text_update
 from bot.bootstrap import Container, build
 from bot.settings import Settings
-from bot.web.prometheus import Counter, GaugeFamily, exposition
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import GaugeMetricFamily
 
 SECRET = "metrics-secret"
 _NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
@@ -115,10 +116,48 @@ async def test_metrics_parse_and_count_updates_leads_and_outbox(
 
 
 def test_label_values_are_escaped() -> None:
-    counter = Counter("x_total", "X.")
-    counter.inc(outcome='a "quoted"\\ new\nline')
-    gauge = GaugeFamily("y", "Y.", {(("kind", "k"),): 1.5})
-    families = parse_prometheus(exposition([counter, gauge]))
+    registry = CollectorRegistry()
+    counter = Counter("x_total", "X.", ["outcome"], registry=registry)
+    counter.labels(outcome='a "quoted"\\ new\nline').inc()
+    gauge = GaugeMetricFamily("y", "Y.", labels=["kind"])
+    gauge.add_metric(["k"], 1.5)
+
+    class Sampled:
+        def collect(self) -> Any:
+            return [gauge]
+
+    registry.register(Sampled())  # type: ignore[arg-type]
+    families = parse_prometheus(generate_latest(registry).decode())
     (sample,) = families["x_total"]["samples"]
     assert sample[1] == {"outcome": 'a \\"quoted\\"\\\\ new\\nline'}
     assert value(families, "y", kind="k") == 1.5
+
+
+def test_a_registry_per_process() -> None:
+    """Two apps in one process (tests, `run`) never share or collide on counters."""
+    from bot.web.metrics import UpdateMetrics
+
+    first, second = UpdateMetrics(), UpdateMetrics()
+    first.observe("ok", 0.01)
+    name, labels = "leadbot_updates_handled_total", {"outcome": "ok"}
+    assert first.registry.get_sample_value(name, labels) == 1
+    assert second.registry.get_sample_value(name, labels) is None
+
+
+async def test_a_metrics_token_guards_the_endpoint(
+    sqlite_url: str, fake_telegram: Any, serve_app: Any
+) -> None:
+    container = build(Settings(database_url=sqlite_url, telegram_bot_token=fake_telegram.token,
+                               telegram_api_base_url=fake_telegram.base_url,
+                               telegram_webhook_secret=SECRET, leadbot_metrics_token="m-token"))
+    try:
+        async with serve_app(container) as url, httpx.AsyncClient(base_url=url) as client:
+            refused = [await client.get("/metrics", headers=headers) for headers in (
+                {}, {"Authorization": "Bearer wrong"}, {"Authorization": "m-token"})]
+            allowed = await client.get("/metrics", headers={"Authorization": "Bearer m-token"})
+    finally:
+        container.close()
+    assert [r.status_code for r in refused] == [401, 401, 401]
+    assert all("leadbot_leads" not in r.text for r in refused)
+    assert allowed.status_code == 200
+    assert "leadbot_leads" in parse_prometheus(allowed.text)

@@ -12,10 +12,10 @@ error worded as `path: problem` so whoever wires a webhook sees what to change.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -25,9 +25,22 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-MAX_KEY_CHARS = 100  # the idempotency key; stored as part of a 128-character message id
+from bot.web.json_input import BadJson, load_json
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+MAX_KEY_CHARS = 100  # the idempotency key; stored as part of a 128-character message id
+MAX_LEAD_ID = 2**63 - 1  # lead ids are 64-bit integers in the database
+
+
+def _printable(text: str) -> str:
+    # NUL is refused by PostgreSQL, lone surrogates by both drivers, and control
+    # characters (newlines included) have no place in a name, an address or a key.
+    if any(ord(char) < 32 or ord(char) == 127 or 0xD800 <= ord(char) <= 0xDFFF for char in text):
+        raise ValueError("must not contain control characters (NUL, newline…) or lone surrogates")
+    return text
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1),
+                 AfterValidator(_printable)]
 
 
 class InvalidEventRequest(ValueError):
@@ -41,7 +54,7 @@ class _Strict(BaseModel):
 class LeadRef(_Strict):
     """Exactly one way to name the lead."""
 
-    id: int | None = Field(default=None, ge=1)
+    id: int | None = Field(default=None, ge=1, le=MAX_LEAD_ID)
     username: Annotated[Text, StringConstraints(max_length=65)] | None = None
     email: Annotated[Text, StringConstraints(max_length=320)] | None = None
 
@@ -75,13 +88,9 @@ class EventRequest(_Strict):
 def parse_event_request(body: bytes) -> EventRequest:
     """The validated request, or InvalidEventRequest with a one-line reason."""
     try:
-        data = json.loads(body)
-    except UnicodeDecodeError:
-        raise InvalidEventRequest("the body is not UTF-8 text; send JSON") from None
-    except json.JSONDecodeError as exc:
-        raise InvalidEventRequest(f"the body is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise InvalidEventRequest("the body is nested too deeply") from None
+        data = load_json(body)
+    except BadJson as exc:
+        raise InvalidEventRequest(f"{exc}; send JSON") from None
     if not isinstance(data, dict):
         raise InvalidEventRequest(
             'the body must be a JSON object like {"lead": {"id": 12}, "event": "email_open"}'

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import partial
 
 from starlette.applications import Starlette
@@ -25,29 +26,43 @@ from starlette.routing import Route
 from bot.api.auth import refuse_unless_authorized
 from bot.api.body import BadContentLength, BodyTooLarge, read_bounded_body
 from bot.api.event_request import InvalidEventRequest, parse_event_request
+from bot.api.idempotency import IdempotencyKeyReused
 from bot.api.recording import record_event
 from bot.api.responses import api_error
+from bot.logging_faults import FaultLog
 from bot.service import LeadService
 from bot.settings import Settings
+from storage.errors import database_unavailable
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/api/events"
 MAX_BODY_BYTES = 16 * 1024  # an event is a few hundred bytes; anything near this is abuse
+BODY_READ_TIMEOUT = 10.0  # a body shorter than its Content-Length must not hold the request
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def api_routes(
-    *, service: LeadService, uow_factory: Callable[[], UnitOfWork], settings: Settings
+    *, service: LeadService, uow_factory: Callable[[], UnitOfWork], settings: Settings,
+    clock: Callable[[], datetime] = _utc_now,
 ) -> list[Route]:
     """The API's routes, to mount in `leadbot serve` (or any Starlette app)."""
+    faults = FaultLog("events API", log)
 
     async def post_event(request: Request) -> Response:
         refusal = refuse_unless_authorized(request, settings.leadbot_api_key)
         if refusal is not None:
             return refusal
         try:
-            body = await read_bounded_body(request, limit=MAX_BODY_BYTES)
+            body = await asyncio.wait_for(read_bounded_body(request, limit=MAX_BODY_BYTES),
+                                          BODY_READ_TIMEOUT)
+        except TimeoutError:
+            return api_error(408, "request_timeout",
+                             "the body did not arrive in time (shorter than its Content-Length?)")
         except BodyTooLarge:
             return api_error(413, "body_too_large",
                              f"the body is larger than {MAX_BODY_BYTES} bytes; send one event per request")
@@ -60,12 +75,25 @@ def api_routes(
         known = [action.id for action in service.script.script.engagement.actions]
         if event.event not in known:
             return _unknown_event(event.event, known)
-        work = partial(record_event, event, service=service, uow_factory=uow_factory)
+        work = partial(record_event, event, service=service, uow_factory=uow_factory, now=clock)
         try:
             # The service is synchronous (SQLAlchemy sessions; SQLite may wait for its lock).
             recorded = await asyncio.to_thread(work)
+        except IdempotencyKeyReused as exc:
+            return api_error(
+                409, "idempotency_key_reused",
+                f"id {event.id!r} was already used for event {exc.first_event!r} of this lead; "
+                "send a new id for a new event", first_event=exc.first_event)
         except ValueError:  # the service refuses an action the script does not declare
             return _unknown_event(event.event, known)
+        except Exception as exc:
+            faults.failed(exc)
+            if database_unavailable(exc):
+                return api_error(503, "database_unavailable",
+                                 "the database is unreachable; retry later",
+                                 headers={"Retry-After": "5"})
+            raise
+        faults.succeeded()
         if recorded is None:
             return api_error(404, "unknown_lead",
                              f"no lead with {event.lead.describe()}")

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.api.event_request import EventRequest, LeadRef
+from bot.api.idempotency import claim_key
 from bot.service import LeadService
 from conversations.vocabulary import Stage, Temperature
 from storage.models import Lead
@@ -36,11 +38,13 @@ def find_lead(uow: UnitOfWork, ref: LeadRef) -> Lead | None:
 
 
 def record_event(
-    request: EventRequest, *, service: LeadService, uow_factory: Callable[[], UnitOfWork]
+    request: EventRequest, *, service: LeadService, uow_factory: Callable[[], UnitOfWork],
+    now: Callable[[], datetime],
 ) -> Recorded | None:
     """What the lead looks like after the signal; None when there is no such lead.
 
-    Raises ValueError for an event the script does not declare (nothing is written).
+    Raises ValueError for an event the script does not declare (nothing is written),
+    and IdempotencyKeyReused when the request's `id` was first sent with another event.
     """
     with uow_factory() as uow:
         lead = find_lead(uow, request.lead)
@@ -50,6 +54,8 @@ def record_event(
     # The key is scoped to the lead: two systems numbering their events 1, 2, 3…
     # must not swallow each other's signals for different leads.
     event_id = f"{lead_id}:{request.id}" if request.id is not None else None
+    if request.id is not None:
+        claim_key(uow_factory, lead_id=lead_id, key=request.id, event=request.event, now=now())
     handled = service.record_signal(lead_id, request.event, event_id=event_id)
     if handled is None:
         return None  # erased (/forget) between the lookup and the signal

@@ -270,15 +270,20 @@ def alert_blocks(card: AlertCard, *, interactive: bool = True) -> list[Block]:
 
 
 def alert_fallback_text(card: AlertCard) -> str:
-    """The notification text (also what screen readers and old clients show)."""
-    company = f" ({card.company})" if card.company else ""
-    text = f"Qualified lead: {card.display_name}{company} — score {card.score}, {card.temperature}"
+    """The notification text (also what screen readers and old clients show).
+
+    Slack reads mrkdwn control sequences here too (`<!channel>`, `<https://…|…>`), so
+    everything a prospect typed is escaped, as in the blocks.
+    """
+    company = f" ({escape_mrkdwn(card.company)})" if card.company else ""
+    text = (f"Qualified lead: {escape_mrkdwn(card.display_name)}{company} — score {card.score}, "
+            f"{escape_mrkdwn(card.temperature)}")
     if card.meeting_booked_at is not None:
         text += " — meeting booked"
     if card.is_disqualified:
-        text += f" — disqualified: {reason_label(card.disqualified_reason)}"
+        text += f" — disqualified: {escape_mrkdwn(reason_label(card.disqualified_reason))}"
     elif card.owner_name or card.owner_id:
-        text += f" — claimed by @{card.owner_name or card.owner_id}"
+        text += f" — claimed by @{escape_mrkdwn(card.owner_name or card.owner_id or '')}"
     return clip(text, 3000)
 
 

@@ -1,9 +1,9 @@
 """The Slack side of the HTTP app: a Bolt `AsyncApp` with our listeners, mounted at `/slack/events`.
 
-Bolt verifies every request's signature (missing, wrong, or a timestamp more than
-five minutes off → 401 before any listener runs) and answers url_verification.
-Events, interactivity and slash commands all use the one URL. Starlette only
-translates: `AsyncSlackRequestHandler` turns the request into a Bolt request.
+`bot.slack.request_gate` bounds the body and verifies the signature (missing, wrong,
+or a timestamp more than five minutes off → 401) before anything parses it; Bolt
+then answers url_verification and runs the listeners. Events, interactivity and
+slash commands all use the one URL.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -20,14 +19,14 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.slack.commands import register_commands
 from bot.slack.context import SlackContext
 from bot.slack.events import register_events
 from bot.slack.interactions import register_interactions
+from bot.slack.listener_errors import report_listener_errors
+from bot.slack.request_gate import SlackRequestGate
 from conversations.dsl import Script
 
 SLACK_PATH = "/slack/events"
@@ -51,19 +50,16 @@ def create_bolt_app(
     register_interactions(app, ctx)
     register_commands(app, ctx)
     register_events(app, ctx)
+    report_listener_errors(app)
     return app
 
 
-def slack_routes(bolt_app: AsyncApp) -> list[Route]:
+def slack_routes(bolt_app: AsyncApp, *, signing_secret: str) -> list[Route]:
     """Routes to add to the process's Starlette app (`leadbot run` / `leadbot serve`)."""
-    handler = AsyncSlackRequestHandler(bolt_app)
-
-    async def endpoint(request: Request) -> Response:
-        return await handler.handle(request)
-
-    return [Route(SLACK_PATH, endpoint, methods=["POST"])]
+    return [Route(SLACK_PATH, SlackRequestGate(bolt_app, signing_secret=signing_secret).handle,
+                  methods=["POST"])]
 
 
-def create_slack_asgi_app(bolt_app: AsyncApp) -> Starlette:
+def create_slack_asgi_app(bolt_app: AsyncApp, *, signing_secret: str) -> Starlette:
     """A Starlette app serving only the Slack endpoint (tests, or a Slack-only deployment)."""
-    return Starlette(routes=slack_routes(bolt_app))
+    return Starlette(routes=slack_routes(bolt_app, signing_secret=signing_secret))

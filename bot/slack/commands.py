@@ -92,7 +92,7 @@ def register_commands(app: AsyncApp, ctx: SlackContext) -> None:
     async def lead(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         ref = str(command.get("text") or "").strip()
-        if not ref:
+        if not ref or not ref.isprintable() or len(ref) > 320:
             await respond(text=USAGE_LEAD, response_type="ephemeral")
             return
 

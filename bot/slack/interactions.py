@@ -21,7 +21,10 @@ from bot.slack.alert import (
 from bot.slack.card_source import load_transcript, render_transcript
 from bot.slack.context import SlackContext, refresh_alert, user_display_name
 from bot.slack.lead_actions import claim_lead, disqualify_lead
-from bot.slack.threads import alert_location
+from bot.slack.threads import alert_location, is_alert_of
+
+# A signed action whose value names another lead than the alert it was clicked on.
+NOT_THIS_ALERT = "This button does not belong to this lead's alert; nothing was changed."
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +38,7 @@ def _where(body: dict[str, Any]) -> tuple[str, str]:
 
 def _lead_id(value: str) -> int | None:
     head = value.split(":", 1)[0]
-    return int(head) if head.isdigit() else None
+    return int(head) if head.isascii() and head.isdigit() and len(head) <= 18 else None
 
 
 async def _acting_rep(
@@ -64,7 +67,11 @@ def register_interactions(app: AsyncApp, ctx: SlackContext) -> None:
         outcome = await ctx.in_transaction(
             lambda uow: claim_lead(uow, lead_id=lead_id, user_id=user_id, user_name=name,
                                    now=ctx.clock())
+            if is_alert_of(uow, lead_id, channel=channel, ts=ts) else None
         )
+        if outcome is None:
+            await client.chat_postEphemeral(channel=channel, user=user_id, text=NOT_THIS_ALERT)
+            return
         if outcome.won:
             log.info("lead #%s claimed by %s", lead_id, user_id)
             await refresh_alert(ctx, client, lead_id=lead_id, channel=channel, ts=ts)
@@ -93,7 +100,11 @@ def register_interactions(app: AsyncApp, ctx: SlackContext) -> None:
         outcome = await ctx.in_transaction(
             lambda uow: disqualify_lead(uow, lead_id=lead_id, user_id=user_id, user_name=name,
                                         reason=reason, now=ctx.clock())
+            if is_alert_of(uow, lead_id, channel=channel, ts=ts) else None
         )
+        if outcome is None:
+            await client.chat_postEphemeral(channel=channel, user=user_id, text=NOT_THIS_ALERT)
+            return
         if outcome.done:
             log.info("lead #%s disqualified by %s: %s", lead_id, user_id, reason)
             await refresh_alert(ctx, client, lead_id=lead_id, channel=channel, ts=ts)

@@ -43,12 +43,13 @@ def build_slack_runtime(
     )
     routes: list[Route] = []
     if token and settings.slack_signing_secret is not None:
+        signing_secret = settings.slack_signing_secret.get_secret_value()
         bolt = create_bolt_app(
             client=build_interactive_client(token=token, base_url=settings.slack_api_base_url),
-            signing_secret=settings.slack_signing_secret.get_secret_value(),
+            signing_secret=signing_secret,
             session_factory=session_factory, script_provider=script_provider, clock=clock,
         )
-        routes = slack_routes(bolt)
+        routes = slack_routes(bolt, signing_secret=signing_secret)
     return SlackRuntime(delivery=delivery, routes=routes)
 
 

@@ -57,3 +57,17 @@ def alert_location(uow: UnitOfWork, lead_id: int) -> AlertLocation | None:
         if row.status == "delivered" and result.get("channel") and result.get("ts"):
             return AlertLocation(str(result["channel"]), str(result["ts"]), row.id)
     return None
+
+
+def is_alert_of(uow: UnitOfWork, lead_id: int, *, channel: str, ts: str) -> bool:
+    """True when the message at (channel, ts) is this lead's alert.
+
+    A button's value names a lead; the message it was clicked on must be that
+    lead's alert, else a crafted (even if signed) action could change another lead
+    and overwrite this card with it. An erased lead has no alert any more: the
+    action goes on and reports the erasure.
+    """
+    if uow.leads.get(lead_id) is None:
+        return True
+    location = alert_location(uow, lead_id)
+    return location is not None and (location.channel, location.ts) == (channel, ts)

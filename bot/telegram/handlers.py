@@ -9,11 +9,13 @@ private chat.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 
 from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot.logging_faults import FaultLog, describe
 from bot.service import LeadService
 from bot.telegram.dbgate import DatabaseGate
 from bot.telegram.delivery import KIND, TelegramDelivery
@@ -24,26 +26,45 @@ log = logging.getLogger(__name__)
 
 
 class UpdateFailures:
-    """update_ids whose handling raised, so the poller does not confirm them."""
+    """update_ids whose handling raised, so the poller does not confirm them.
 
-    def __init__(self) -> None:
+    The cause of each recent failure is kept a while, so the webhook can tell a
+    retry that may work (the database is down) from one that cannot. Failures are
+    logged through a :class:`FaultLog`: a database outage is one line, a summary
+    every ten seconds and "recovered", not a traceback per update.
+    """
+
+    KEEP_CAUSES = 1024
+
+    def __init__(self, faults: FaultLog | None = None) -> None:
         self._failed: set[int] = set()
+        self._causes: OrderedDict[int, BaseException] = OrderedDict()
+        self.faults = faults or FaultLog("Telegram updates", log)
 
     def take(self, update_id: int) -> bool:
         """True when this update failed (and forget it)."""
         if update_id in self._failed:
             self._failed.discard(update_id)
             return True
+        self.faults.succeeded()
         return False
+
+    def cause(self, update_id: int) -> BaseException | None:
+        """Why this update failed, if it did recently."""
+        return self._causes.get(update_id)
 
     async def record(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """PTB error handler: called with the exception a handler raised."""
+        error = context.error or RuntimeError("unknown error")
         if isinstance(update, Update):
             self._failed.add(update.update_id)
-            log.error("update %s failed; it will be retried", update.update_id,
-                      exc_info=context.error)
+            self._causes.pop(update.update_id, None)  # re-inserted as the newest
+            self._causes[update.update_id] = error
+            while len(self._causes) > self.KEEP_CAUSES:
+                self._causes.popitem(last=False)
+            self.faults.failed(error)
         else:
-            log.error("error outside an update", exc_info=context.error)
+            log.error("error outside an update: %s", describe(error), exc_info=error)
 
 
 class LeadUpdateHandler:

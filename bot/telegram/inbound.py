@@ -105,6 +105,10 @@ def _callback(update: Update) -> Translation:
     message = query.message
     if message is None or message.chat.type != ChatType.PRIVATE or query.from_user.is_bot:
         return Ignored(callback_query_id=query.id)
+    if query.from_user.id != message.chat.id:
+        # In a private chat the prospect's user id is the chat id: a press from
+        # anyone else is not the prospect's answer.
+        return Ignored(callback_query_id=query.id)
     user = query.from_user
     inbound = Inbound(kind="choice", choice=_safe_token(query.data), first_name=user.first_name,
                       language_code=user.language_code or "")

@@ -28,6 +28,7 @@ from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, Tel
 
 from bot.service import LeadService
 from bot.telegram.application import Observe, TelegramOptions, TelegramRuntime
+from bot.telegram.update_model import admit_polled
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,9 @@ class UpdatePoller:
 
     async def _process(self, updates: list[Update]) -> float:
         """Process a batch; returns the back-off before fetching again."""
-        failed = await self._runtime.process_updates(updates, observe=self._observe)
+        # An update whose shape is not Telegram's is confirmed without handling.
+        admitted = [u for u in map(admit_polled, updates) if u is not None]
+        failed = await self._runtime.process_updates(admitted, observe=self._observe)
         if not failed:
             self._offset = max(self._offset or 0, max(u.update_id for u in updates) + 1)
             self._attempts.clear()

@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
 from telegram.error import TelegramError
@@ -71,7 +72,8 @@ def events_api_routes(container: Container) -> list[BaseRoute]:
         return []
     module: Any = importlib.import_module("bot.api.events")
     routes: list[BaseRoute] = list(module.api_routes(
-        service=container.service, uow_factory=container.uow, settings=container.settings))
+        service=container.service, uow_factory=container.uow, settings=container.settings,
+        clock=container.clock))
     return routes
 
 
@@ -79,7 +81,8 @@ def create_app(parts: WebParts) -> Starlette:
     container = parts.container
     routes: list[BaseRoute] = [
         health_route(engine=container.engine),
-        metrics_route(updates=parts.metrics, uow_factory=container.uow, clock=container.clock),
+        metrics_route(updates=parts.metrics, uow_factory=container.uow, clock=container.clock,
+                      token=_secret(container.settings.leadbot_metrics_token)),
     ]
     if parts.telegram is not None and parts.webhook_secret:
         routes.append(webhook_route(runtime=parts.telegram, secret=parts.webhook_secret,
@@ -129,6 +132,10 @@ async def _register_webhook(telegram: TelegramRuntime, register: WebhookRegistra
     except TelegramError as exc:
         raise RuntimeError(f"Telegram refused the webhook {register.url!r}: {exc}") from exc
     log.info("Telegram webhook registered", extra={"max_connections": register.max_connections})
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
 
 
 def _paths(parts: WebParts) -> list[str]:

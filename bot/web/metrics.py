@@ -4,25 +4,34 @@ Two sources, on purpose:
 
 * per-process counters (updates handled by outcome, handling latency): Prometheus
   scrapes every web process and sums them;
-* database gauges sampled at scrape time (outbox depth and age of the oldest pending
-  row per kind, Slack alerts delivered / failed, leads per stage): the same value
-  from every process, so they stay right when workers come and go.
+* database gauges sampled at scrape time (outbox depth, age of the oldest pending
+  row and failed rows per kind, Slack alerts delivered / failed, leads per stage):
+  the same value from every process, so they stay right when workers come and go.
+
+Metrics are `prometheus_client` objects in a registry each process builds for
+itself (never the library's global default registry). The endpoint shows lead
+counts, so it can require `Authorization: Bearer <LEADBOT_METRICS_TOKEN>`; without
+a token it is open, and belongs on a private interface or behind the proxy.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from sqlalchemy import func, literal_column, select
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.web.prometheus import CONTENT_TYPE, Counter, GaugeFamily, Histogram, Labels, exposition
+from bot.api.auth import bearer_token
 from storage.models import Lead, OutboxMessage
 from storage.unit_of_work import UnitOfWork
 
@@ -34,56 +43,93 @@ ALERT_KIND = "slack_alert"
 LATENCY_BUCKETS = (0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
 class UpdateMetrics:
-    """What this process did with Telegram updates (shared by webhook and polling)."""
+    """What this process did (Telegram updates, scrapes), in this process's own registry."""
 
     def __init__(self) -> None:
+        self.registry = CollectorRegistry()
         self.handled = Counter(
             "leadbot_updates_handled_total",
             "Telegram updates handled by this process, by outcome (ok, failed, rejected).",
+            ["outcome"], registry=self.registry,
         )
         self.latency = Histogram(
             "leadbot_update_handling_seconds",
             "Time from receiving a Telegram update to its committed handling.",
-            LATENCY_BUCKETS,
+            buckets=LATENCY_BUCKETS, registry=self.registry,
         )
+        self.scrape_errors = Counter("leadbot_metrics_database_errors_total",
+                                     "Scrapes whose database gauges could not be read.",
+                                     registry=self.registry)
+        self.scrape_seconds = Histogram("leadbot_metrics_database_seconds",
+                                        "Time to read the database gauges.",
+                                        buckets=(0.01, 0.05, 0.25, 1.0, 5.0),
+                                        registry=self.registry)
 
     def observe(self, outcome: str, seconds: float | None = None) -> None:
-        self.handled.inc(outcome=outcome)
+        self.handled.labels(outcome=outcome).inc()
         if seconds is not None:
             self.latency.observe(seconds)
 
 
-def sample_database(uow: UnitOfWork, now: datetime) -> list[GaugeFamily]:
+class _Sampled(Collector):
+    """Families read at scrape time, served once."""
+
+    def __init__(self, families: Iterable[Metric]) -> None:
+        self._families = list(families)
+
+    def collect(self) -> Iterable[Metric]:
+        return self._families
+
+
+def _gauge(name: str, help_text: str, label: str, samples: dict[str, float]) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(name, help_text, labels=[label])
+    for value_of_label, value in sorted(samples.items()):
+        family.add_metric([value_of_label], value)
+    return family
+
+
+def sample_database(uow: UnitOfWork, now: datetime) -> list[GaugeMetricFamily]:
     """The shared gauges: one short read-only transaction."""
     session = uow.session
-    depth: dict[Labels, float] = {}
-    age: dict[Labels, float] = {}
+    depth: dict[str, float] = {}
+    age: dict[str, float] = {}
     rows = session.execute(
         select(OutboxMessage.kind, func.count(), func.min(OutboxMessage.created_at))
         .where(OutboxMessage.status == literal_column("'pending'"))  # the partial index
         .group_by(OutboxMessage.kind)
     )
     for kind, count, oldest in rows:
-        depth[(("kind", kind),)] = count
-        age[(("kind", kind),)] = max(0.0, (now - _aware(oldest, now)).total_seconds())
-    alerts: dict[Labels, float] = {(("status", s),): 0 for s in ("delivered", "failed", "pending")}
+        depth[str(kind)] = count
+        age[str(kind)] = max(0.0, (now - _aware(oldest, now)).total_seconds())
+    failed: dict[str, float] = {
+        str(kind): float(count) for kind, count in session.execute(
+            select(OutboxMessage.kind, func.count())
+            .where(OutboxMessage.status == "failed").group_by(OutboxMessage.kind))
+    }
+    alerts: dict[str, float] = {s: 0 for s in ("delivered", "failed", "pending")}
     for status, count in session.execute(
         select(OutboxMessage.status, func.count())
         .where(OutboxMessage.kind == ALERT_KIND)
         .group_by(OutboxMessage.status)
     ):
-        alerts[(("status", status),)] = count
-    stages: dict[Labels, float] = {
-        (("stage", str(stage)),): float(count)
+        alerts[str(status)] = count
+    stages: dict[str, float] = {
+        str(stage): float(count)
         for stage, count in session.execute(select(Lead.stage, func.count()).group_by(Lead.stage))
     }
     return [
-        GaugeFamily("leadbot_outbox_pending", "Outbox rows waiting for delivery, by kind.", depth),
-        GaugeFamily("leadbot_outbox_oldest_pending_age_seconds",
-                    "Age of the oldest pending outbox row, by kind.", age),
-        GaugeFamily("leadbot_slack_alerts", "Slack lead alerts by delivery status.", alerts),
-        GaugeFamily("leadbot_leads", "Leads by lifecycle stage.", stages),
+        _gauge("leadbot_outbox_pending", "Outbox rows waiting for delivery, by kind.", "kind",
+               depth),
+        _gauge("leadbot_outbox_oldest_pending_age_seconds",
+               "Age of the oldest pending outbox row, by kind.", "kind", age),
+        _gauge("leadbot_outbox_failed",
+               "Outbox rows given up on (see each row's error), by kind.", "kind", failed),
+        _gauge("leadbot_slack_alerts", "Slack lead alerts by delivery status.", "status", alerts),
+        _gauge("leadbot_leads", "Leads by lifecycle stage.", "stage", stages),
     ]
 
 
@@ -93,28 +139,36 @@ def _aware(value: datetime, now: datetime) -> datetime:
 
 def metrics_route(
     *, updates: UpdateMetrics, uow_factory: Callable[[], UnitOfWork],
-    clock: Callable[[], datetime], timeout: float = 5.0,
+    clock: Callable[[], datetime], timeout: float = 5.0, token: str | None = None,
 ) -> Route:
-    scrape_errors = Counter("leadbot_metrics_database_errors_total",
-                            "Scrapes whose database gauges could not be read.")
-    scrape_seconds = Histogram("leadbot_metrics_database_seconds",
-                               "Time to read the database gauges.", (0.01, 0.05, 0.25, 1.0, 5.0))
+    """GET /metrics; with `token`, only for `Authorization: Bearer <token>`."""
 
-    def read() -> list[GaugeFamily]:
+    def read() -> list[GaugeMetricFamily]:
         with uow_factory() as uow:
             return sample_database(uow, clock())
 
-    async def endpoint(_request: Request) -> Response:
+    async def endpoint(request: Request) -> Response:
+        if token and not _authorized(request, token):
+            return JSONResponse({"error": "unauthorized",
+                                 "message": "send 'Authorization: Bearer <LEADBOT_METRICS_TOKEN>'"},
+                                status_code=401, headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
         started = time.perf_counter()
-        gauges: list[GaugeFamily] = []
+        gauges: list[GaugeMetricFamily] = []
         try:
             gauges = await asyncio.wait_for(asyncio.to_thread(read), timeout=timeout)
         except Exception as exc:  # noqa: BLE001 — this process's counters are still worth serving
-            scrape_errors.inc()
+            updates.scrape_errors.inc()
             log.warning("metrics: cannot read the database (%s)", type(exc).__name__)
-        scrape_seconds.observe(time.perf_counter() - started)
-        body = exposition([updates.handled, updates.latency, *gauges, scrape_errors,
-                           scrape_seconds])
-        return PlainTextResponse(body, media_type=CONTENT_TYPE)
+        updates.scrape_seconds.observe(time.perf_counter() - started)
+        sampled = CollectorRegistry()
+        sampled.register(_Sampled(gauges))
+        body = generate_latest(updates.registry) + generate_latest(sampled)
+        return Response(body, media_type=CONTENT_TYPE)
 
     return Route("/metrics", endpoint, methods=["GET"])
+
+
+def _authorized(request: Request, token: str) -> bool:
+    given = bearer_token(request)
+    return given is not None and hmac.compare_digest(
+        given.encode("utf-8", "surrogateescape"), token.encode("utf-8"))

@@ -8,12 +8,18 @@ commit gets a 503, Telegram delivers the update again (possibly to another
 process), and the service ignores an update_id it has already committed — so a
 retry is harmless. Requests without the right secret are refused with 403 before
 the body is read: nothing is parsed, nothing is written.
+
+503 means only "the database could not take it, try again". Everything a retry
+cannot fix is a 4xx: a body that is not a Telegram update (bad JSON, too deep,
+a field of the wrong type or out of Telegram's range: see
+`bot.telegram.update_model`) is 400, a body slower than `BODY_READ_TIMEOUT` is
+408, and an update whose handling failed for another reason is 422.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
-import json
 import logging
 import time
 from typing import Any
@@ -24,7 +30,10 @@ from starlette.routing import Route
 from telegram import Update
 
 from bot.telegram.application import TelegramRuntime
+from bot.telegram.update_model import InvalidUpdate, check_update
+from bot.web.json_input import BadJson, load_json, storable_strings
 from bot.web.metrics import UpdateMetrics
+from storage.errors import database_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +41,8 @@ WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
 # Telegram updates are a few KB; anything near this is not from Telegram.
 MAX_BODY_BYTES = 1024 * 1024
+# A client that announces more bytes than it sends must not hold a request open forever.
+BODY_READ_TIMEOUT = 10.0
 
 
 class _TooLarge(Exception):
@@ -70,38 +81,44 @@ def webhook_route(
             metrics.observe("rejected")
             return JSONResponse({"error": "forbidden"}, status_code=403)
         try:
-            body = await read_limited(request, max_body_bytes)
+            body = await asyncio.wait_for(read_limited(request, max_body_bytes),
+                                          BODY_READ_TIMEOUT)
         except _TooLarge:
             metrics.observe("rejected")
             return JSONResponse({"error": "body too large"}, status_code=413)
+        except TimeoutError:
+            metrics.observe("rejected")
+            return JSONResponse({"error": "request body timed out"}, status_code=408)
         except ClientDisconnect:
             return Response(status_code=400)
-        update = _parse(body, runtime)
-        if update is None:
+        try:
+            update = _parse(body, runtime)
+        except (BadJson, InvalidUpdate) as exc:
             metrics.observe("rejected")
-            return JSONResponse({"error": "expected a JSON Telegram Update"}, status_code=400)
+            log.info("webhook body refused: %s", exc)
+            return JSONResponse({"error": "expected a JSON Telegram Update", "detail": str(exc)},
+                                status_code=400)
         failed = await runtime.process_updates([update])
         seconds = time.perf_counter() - started
         if failed:
             metrics.observe("failed", seconds)
-            log.warning("update %s not committed; asking Telegram to retry", update.update_id)
-            return JSONResponse({"error": "retry later"}, status_code=503)
+            cause = runtime.failures.cause(update.update_id)
+            if cause is None or database_unavailable(cause):
+                return JSONResponse({"error": "retry later"}, status_code=503)
+            # A retry would fail the same way: say so, rather than have Telegram retry.
+            return JSONResponse({"error": "update could not be processed"}, status_code=422)
         metrics.observe("ok", seconds)
         return Response(status_code=200)
 
     return Route(WEBHOOK_PATH, endpoint, methods=["POST"])
 
 
-def _parse(body: bytes, runtime: TelegramRuntime) -> Update | None:
-    try:
-        data: Any = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-        return None
+def _parse(body: bytes, runtime: TelegramRuntime) -> Update:
+    """The update, or BadJson / InvalidUpdate saying what is wrong with the body."""
+    data: Any = storable_strings(load_json(body))
+    check_update(data)
     try:
         # The bot is passed so that PTB shortcuts (reply_text, get_bot) work on the objects.
         return Update.de_json(data, runtime.application.bot)
-    except Exception:  # a structure PTB cannot build: not a genuine Update
-        log.info("webhook body is not a Telegram Update", exc_info=log.isEnabledFor(logging.DEBUG))
-        return None
+    except Exception as exc:  # a structure PTB cannot build: not a genuine Update
+        raise InvalidUpdate(f"not a Telegram Update ({type(exc).__name__})") from None

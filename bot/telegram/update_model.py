@@ -1,0 +1,125 @@
+"""The shape of the Telegram update fields Leadbot reads, checked at the door.
+
+python-telegram-bot builds its objects from whatever JSON it is given (a chat id
+of "abc" becomes `Chat(id="abc")`), so a forged or corrupted update could reach
+the service, be stored, and poison the reply queue. Before an update is built,
+:func:`check_update` validates the fields the bot uses (see
+`bot.telegram.inbound`): ids are JSON integers within Telegram's range (at most
+52 significant bits, per the Bot API), texts are strings, every message has a
+chat, every callback query has a sender. Fields the bot does not read, and update
+types it ignores, pass untouched: Telegram adds fields over time.
+
+What a genuine Telegram update can never fail here, so a refusal (400 on the
+webhook) only meets forgeries and broken proxies; Telegram's own retries of a
+4xx are bounded, and the refusal shows in `getWebhookInfo.last_error_message`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+from telegram import Update
+
+from bot.web.json_input import storable_strings
+
+log = logging.getLogger(__name__)
+
+# "Identifiers have at most 52 significant bits" (Bot API): safe in a double and in
+# every column we store them in (as text: at most 17 characters).
+TELEGRAM_ID_LIMIT = 2**52
+# A message text is at most 4096 characters; a caption 1024. Leave room for entities.
+MAX_TEXT_CHARS = 8192
+
+TelegramId = Annotated[StrictInt, Field(gt=-TELEGRAM_ID_LIMIT, lt=TELEGRAM_ID_LIMIT)]
+UpdateId = Annotated[StrictInt, Field(ge=0, lt=TELEGRAM_ID_LIMIT)]
+Text = Annotated[StrictStr, Field(max_length=MAX_TEXT_CHARS)]
+ShortText = Annotated[StrictStr, Field(max_length=256)]
+
+
+class InvalidUpdate(ValueError):
+    """The body is not a Telegram update the bot can read; the message names the field."""
+
+
+class _Part(BaseModel):
+    # Unknown fields are Telegram's business: accepted, not read.
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class UserShape(_Part):
+    id: TelegramId
+    is_bot: StrictBool
+    first_name: ShortText
+    last_name: ShortText | None = None
+    username: ShortText | None = None
+    language_code: ShortText | None = None
+
+
+class ChatShape(_Part):
+    id: TelegramId
+    type: ShortText
+
+
+class ContactShape(_Part):
+    phone_number: ShortText
+    user_id: TelegramId | None = None
+
+
+class EntityShape(_Part):
+    type: ShortText
+
+
+class MessageShape(_Part):
+    message_id: TelegramId
+    date: StrictInt
+    chat: ChatShape
+    from_: UserShape | None = Field(default=None, alias="from")
+    text: Text | None = None
+    caption: Text | None = None
+    contact: ContactShape | None = None
+    entities: list[EntityShape] | None = None
+
+
+class CallbackQueryShape(_Part):
+    id: ShortText
+    from_: UserShape = Field(alias="from")
+    message: MessageShape | None = None
+    data: ShortText | None = None
+
+
+class UpdateShape(_Part):
+    update_id: UpdateId
+    message: MessageShape | None = None
+    edited_message: MessageShape | None = None
+    callback_query: CallbackQueryShape | None = None
+
+
+def check_update(data: Any) -> None:
+    """Nothing when `data` has the shape of a Telegram update; InvalidUpdate naming the first fault."""
+    if not isinstance(data, dict):
+        raise InvalidUpdate("expected a JSON object (a Telegram Update)")
+    try:
+        UpdateShape.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        path = ".".join(str(part) for part in error["loc"]) or "update"
+        raise InvalidUpdate(f"{path}: {error['msg']}") from None
+
+
+def admit_polled(update: Update) -> Update | None:
+    """A polled update made safe to handle, or None (logged) when its shape is not Telegram's.
+
+    Long polling gets updates already built by python-telegram-bot; they pass the
+    same door as webhook bodies, and their texts are made storable the same way.
+    """
+    data = update.to_dict()
+    cleaned = storable_strings(data)
+    try:
+        check_update(cleaned)
+    except InvalidUpdate as exc:
+        log.warning("update %s skipped: %s", data.get("update_id"), exc)
+        return None
+    if cleaned == data:
+        return update
+    return Update.de_json(cleaned, update.get_bot())
