@@ -199,13 +199,13 @@ def _choice(turn: Turn, token: str) -> None:
     if isinstance(payload, payloads.Engage) and turn.script.engagement.action(payload.action_id):
         if turn.state.status == "stopped":
             turn.say(turn.text("still_stopped"))
-        elif rest not in offered_actions(turn.script, turn.state):
+        elif payload.action_id not in offered_actions(turn.script, turn.state):
             # A token for a button this chat was never shown is forged: an outside
             # signal (a booked meeting, a download) comes through the events API.
             turn.say(turn.text("stale_button"))
             reask_current(turn)
-        elif _counted_before(turn, rest):
-            _engagement_reply(turn, rest)  # tapped again: the link again, not the points
+        elif _counted_before(turn, payload.action_id):
+            _engagement_reply(turn, payload.action_id)  # tapped again: link, no points
         else:
             _engagement(turn, payload.action_id, via="button")
         return
