@@ -94,7 +94,7 @@ def _insert_key(text: str, lines: list[str], mapping: CommentedMap, entry: str) 
     at = _offset(lines, line, 0)
     if lines[line][:column].strip():  # `- id: x`: the first key shares the dash's line
         at = _offset(lines, line + 1, 0)
-    return text[:at] + " " * column + entry + "\n" + text[at:]
+    return text[:at] + " " * int(column) + entry + "\n" + text[at:]
 
 
 def with_synonym(yaml_text: str, question: str, option: str, text: str, lang: str) -> str:
