@@ -299,15 +299,16 @@ class ScriptLifecycle:
         """
         if limit is not None and limit < 1:
             raise LifecycleError(f"--limit {limit} must be at least 1")
-        candidate = self._parse(yaml_text)
         began = time.perf_counter()
+        candidate = self._parse(yaml_text)
         with self._uow() as uow:
             active = uow.scripts.active()
             active_number = records.variants_of(active)[0].version if active else None
             active_text = uow.scripts.texts([active_number]) if active_number else {}
             stored = load_conversations(uow.session, since=since, limit=limit)
         baseline = self._parse(active_text[active_number]) if active_number else candidate
-        results, totals = replay_all(stored, Replayer(baseline), Replayer(candidate))
+        results, totals = replay_all(stored, Replayer(baseline), Replayer(candidate),
+                                     old_version=active_number)
         return ReplayReport(active_version=active_number, totals=totals,
                             conversations=tuple(results),
                             seconds=time.perf_counter() - began)
