@@ -47,6 +47,7 @@ class Replayer:
         self._states: dict[Key, tuple[ConversationState, bool]] = {}
         self._outcomes: dict[Key, tuple[Outcome, frozenset[int], frozenset[int]]] = {}
         self._options = {q.id: {o.id for o in options_of(q)} for q in script.questions}
+        self._scored: dict[Key, Outcome] = {}
 
     def replay(self, conversation: StoredConversation) -> tuple[Outcome, frozenset[int],
                                                                  frozenset[int]]:
@@ -54,6 +55,7 @@ class Replayer:
         if len(self._states) > MAX_REMEMBERED:
             self._states.clear()
             self._outcomes.clear()
+            self._scored.clear()
         state, key, understood, failed = self._flow(conversation)
         if not conversation.engagement:
             cached = self._outcomes.get(key)
@@ -138,6 +140,19 @@ class Replayer:
 
     def _outcome(self, state: ConversationState, at: datetime,
                  unmatched: tuple[str, ...]) -> Outcome:
+        if state.engagement:
+            return self._score(state, at, unmatched)
+        # Without engagement the outcome depends on the options chosen and where the flow
+        # stands, not on the words typed: many conversations share one.
+        key = (state.stage, state.status, state.current, state.history,
+               tuple(sorted(options_chosen(state).items(), key=lambda kv: kv[0])), unmatched)
+        known = self._scored.get(key)
+        if known is None:
+            known = self._scored[key] = self._score(state, at, unmatched)
+        return known
+
+    def _score(self, state: ConversationState, at: datetime,
+               unmatched: tuple[str, ...]) -> Outcome:
         score, _ = score_state(self.script, state, at)
         route = None
         if state.stage == "sql":
