@@ -9,9 +9,13 @@ question the script no longer asks is simply not asked. Engagement (webinars,
 downloads…) is applied afterwards at the time it happened.
 
 Only the order of inputs matters to the flow, not their times, so the flow runs at
-a fixed instant and every state reached is remembered by its input prefix:
-conversations that share a beginning (most tap the same buttons) share the work.
-The result is exactly what running each conversation alone would give.
+a fixed instant. Each step is remembered by where the conversation stood — the
+question, the stage, the options chosen so far (conditions and scores read option
+ids, never the words typed) — and the answer given: conversations that reach the
+same point and answer alike share the work, and only answers never seen before at
+that point run the engine. The outcome is what running each conversation alone
+gives (the words kept in the state may be another prospect's; nothing reported
+reads them).
 """
 
 from __future__ import annotations
@@ -45,7 +49,6 @@ class Replayer:
     def __init__(self, script: Script) -> None:
         self.script = script
         self._states: dict[Key, tuple[ConversationState, bool]] = {}
-        self._outcomes: dict[Key, tuple[Outcome, frozenset[int], frozenset[int]]] = {}
         self._options = {q.id: {o.id for o in options_of(q)} for q in script.questions}
         self._scored: dict[Key, Outcome] = {}
 
@@ -54,21 +57,12 @@ class Replayer:
         """The outcome, and which typed attempts (by position) were understood and which not."""
         if len(self._states) > MAX_REMEMBERED:
             self._states.clear()
-            self._outcomes.clear()
             self._scored.clear()
-        state, key, understood, failed = self._flow(conversation)
-        if not conversation.engagement:
-            cached = self._outcomes.get(key)
-            if cached is None:
-                cached = (self._outcome(state, FLOW_TIME, failed_questions(conversation, failed)),
-                          frozenset(understood), frozenset(failed))
-                self._outcomes[key] = cached
-            return cached
+        state, understood, failed = self._flow(conversation)
         at = FLOW_TIME
         for action, at in conversation.engagement:
             state = step(self.script, state, Inbound(kind="engagement", text=action), at).state
-        outcome = self._outcome(state, max(at, FLOW_TIME),
-                                failed_questions(conversation, failed))
+        outcome = self._outcome(state, max(at, FLOW_TIME), failed_questions(conversation, failed))
         return outcome, frozenset(understood), frozenset(failed)
 
     def stored(self, conversation: StoredConversation) -> tuple[Outcome, frozenset[int],
@@ -90,18 +84,18 @@ class Replayer:
         outcome = self._outcome(state, at, failed_questions(conversation, failed))
         return outcome, frozenset(understood), frozenset(failed)
 
-    def _flow(self, conversation: StoredConversation) -> tuple[ConversationState, Key, set[int],
+    def _flow(self, conversation: StoredConversation) -> tuple[ConversationState, set[int],
                                                                 set[int]]:
         script = self.script
         source = conversation.source
-        key: Key = (conversation.lang, source)
-        remembered = self._states.get(key)
+        start_key: Key = ("start", conversation.lang, source)
+        remembered = self._states.get(start_key)
         if remembered is None:
             fresh = ConversationState.fresh(script_id=script.id, lang=conversation.lang)
             start = Inbound(kind="command", command="start", args=(source,) if source else (),
                             language_code=conversation.lang)
             remembered = (step(script, fresh, start, FLOW_TIME).state, True)
-            self._states[key] = remembered
+            self._states[start_key] = remembered
         state = remembered[0]
         queues = {q: deque(items) for q, items in _numbered(conversation.attempts)}
         understood: set[int] = set()
@@ -115,17 +109,18 @@ class Replayer:
                 break  # the prospect never answered it (or stopped here)
             number, attempt = queue.popleft()
             token = self._token(question, attempt)
-            key = (*key, question, token)
+            key = (_signature(state), token)
             remembered = self._states.get(key)
             if remembered is None:
                 after = step(script, state, self._inbound(question, token), FLOW_TIME).state
                 remembered = (after, question in after.answers and (
-                    question not in state.answers or after.answers[question] != state.answers[question]))
+                    question not in state.answers
+                    or after.answers[question] != state.answers[question]))
                 self._states[key] = remembered
             state, recorded = remembered
             if token[0] == "t":
                 (understood if recorded else failed).add(number)
-        return state, key, understood, failed
+        return state, understood, failed
 
     def _token(self, question: str, attempt: Attempt) -> tuple[str, str]:
         if attempt.option is not None and attempt.option in self._options.get(question, ()):
@@ -163,6 +158,14 @@ class Replayer:
         return Outcome(stage=_stage(state.stage), temperature=score.temperature,
                        score=score.total, route=route, completed=state.status == "completed",
                        asked=tuple(dict.fromkeys(asked)), unmatched=unmatched)
+
+
+def _signature(state: ConversationState) -> Key:
+    """What the rest of a conversation's flow and its outcome depend on: where it stands and
+    the options chosen — not the words typed (conditions and scores read option ids)."""
+    return (state.lang, state.source, state.status, state.current, state.stage, state.retries,
+            state.suggestions, state.pending_raw, state.history,
+            tuple((q, a.option_id) for q, a in state.answers.items()))
 
 
 def _numbered(attempts: dict[str, tuple[Attempt, ...]]) -> Iterable[tuple[str, list[tuple[int, Attempt]]]]:
