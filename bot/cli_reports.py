@@ -198,15 +198,20 @@ def report_unmatched(
     if limit < 1:
         fail(f"--limit {limit} must be at least 1")
     filters, _ = _period(since, until)
+    from bot.lifecycle.suggestions import served_script, suggestion
+
     with _session() as session:
         texts = load_unmatched_texts(session, since=filters.since, until=filters.until)
+        served = served_script(session)
     items = count_unmatched(
         texts, question_order=_script_questions(None), only_question=question_id, limit=limit
     )
+    closest = [suggestion(served, u).option for u in items]  # the nearest option, or None
     if fmt == "json":
         click.echo(json.dumps(
             [{"question": u.question, "text": u.text, "count": u.count, "leads": u.leads,
-              "example": u.example} for u in items],
+              "example": u.example, "closest_option": option}
+             for u, option in zip(items, closest)],
             ensure_ascii=False, indent=2,
         ))
     elif fmt == "csv":
@@ -221,8 +226,10 @@ def report_unmatched(
     elif not items:
         click.echo("No unmatched answers in this period.")
     else:
-        rows = [[u.question, u.text, str(u.count), str(u.leads), u.example] for u in items]
-        headers = ("question", "text (folded)", "times", "leads", "most typed as")
+        rows = [[u.question, u.text, str(u.count), str(u.leads), u.example, option or "none"]
+                for u, option in zip(items, closest)]
+        headers = ("question", "text (folded)", "times", "leads", "most typed as",
+                   "closest option")
         click.echo(render_table(headers, rows))
 
 

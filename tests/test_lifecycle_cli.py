@@ -108,3 +108,25 @@ def test_replay_synonym_and_experiments(sqlite_url: str, tmp_path: Path) -> None
     one_error_line(run(sqlite_url, "experiment", "stop", "t", "--keep", "c"), "no variant 'c'")
     stopped = run(sqlite_url, "experiment", "stop", "t", "--keep", "b")
     assert stopped.exit_code == 0 and "everyone gets version 2" in stopped.output
+
+
+def test_report_unmatched_names_the_closest_option(sqlite_url: str) -> None:
+    from bot.bootstrap import build
+    from bot.service import ConversationKey, Profile
+    from bot.settings import Settings
+    from conversations.exchange import Inbound
+
+    container = build(Settings(database_url=sqlite_url))
+    try:
+        key = ConversationKey("console", "u1")
+        for text in ("/start", "blorptastic", "blorptastic"):
+            container.service.handle_message(key, Inbound.parse_text(text), message_id=None,
+                                             profile=Profile())
+    finally:
+        container.close()
+    table = run(sqlite_url, "report", "unmatched")
+    assert table.exit_code == 0, table.output
+    assert "closest option" in table.output.splitlines()[0]
+    assert table.output.splitlines()[2].split()[-1] == "none"
+    listed = json.loads(run(sqlite_url, "report", "unmatched", "--format", "json").output)
+    assert listed[0]["example"] == "blorptastic" and listed[0]["closest_option"] is None

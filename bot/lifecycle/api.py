@@ -41,7 +41,7 @@ from bot.lifecycle.models import (
 )
 from bot.lifecycle.replay import Replayer, replay_all
 from bot.lifecycle.replay_inputs import load_conversations
-from bot.lifecycle.suggestions import suggestion
+from bot.lifecycle.suggestions import served_script, suggestion
 from bot.lifecycle.synonyms import with_synonym
 from bot.lifecycle.variant_stats import variant_counts
 from bot.reports.unmatched import count_unmatched, load_unmatched_texts
@@ -437,10 +437,7 @@ class ScriptLifecycle:
         """Frequent unmatched answers, each with the closest option of the active script."""
         with self._uow() as uow:
             texts = load_unmatched_texts(uow.session, since=since, until=until)
-            active = uow.scripts.active()
-            number = records.variants_of(active)[0].version if active else None
-            script_text = uow.scripts.texts([number]).get(number) if number else None
-        script = self._parse(script_text) if script_text else None
+            script = served_script(uow.session, self.parsed)
         order = script.question_ids() if script else ()
         items = count_unmatched(texts, question_order=order, only_question=question, limit=limit)
         return [suggestion(script, item) for item in items]
