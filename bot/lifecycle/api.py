@@ -12,20 +12,18 @@ Every operation either does all it says or, for an expected mistake, raises a
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-import time
-
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.lifecycle import records
 from bot.lifecycle.checking import content_hash, example_problems, parse_or_problems
 from bot.lifecycle.diffing import compare
-from bot.lifecycle.experiments import check_variants
 from bot.lifecycle.errors import BadExperiment, InvalidScript, LifecycleError, UnknownVersion
+from bot.lifecycle.experiments import check_variants
 from bot.lifecycle.models import (
     Deployment,
     ExperimentStatus,
@@ -39,6 +37,7 @@ from bot.lifecycle.models import (
     Version,
     VersionSummary,
 )
+from bot.lifecycle.publishing import previous_version, store_and_deploy, used_options, who
 from bot.lifecycle.replay import Replayer, replay_all
 from bot.lifecycle.replay_inputs import load_conversations
 from bot.lifecycle.suggestions import served_script, suggestion
@@ -46,9 +45,8 @@ from bot.lifecycle.synonyms import with_synonym
 from bot.lifecycle.variant_stats import variant_counts
 from bot.reports.unmatched import count_unmatched, load_unmatched_texts
 from conversations.dsl import Script
-from conversations.matching import ACCEPT_CONFIDENCE, match_answer
 from conversations.loader import MAX_SCRIPT_BYTES, ScriptError, UnreadableFile, read_utf8
-from storage.models import Answer
+from conversations.matching import ACCEPT_CONFIDENCE, match_answer
 from storage.unit_of_work import UnitOfWork
 
 
@@ -135,7 +133,7 @@ class ScriptLifecycle:
         Ends a running experiment: everyone gets the published version.
         """
         script = self._checked(yaml_text)
-        result = self._store_and_deploy(script, yaml_text, author=_who(author), note=note,
+        result = self._store_and_deploy(script, yaml_text, author=who(author), note=note,
                                         kind="publish")
         assert result is not None  # only imports are conditional
         return result
@@ -151,7 +149,7 @@ class ScriptLifecycle:
             uow.scripts.lock_for_change()
             row = uow.scripts.with_hash(digest) or uow.scripts.add(
                 script_id=script.id, yaml_text=yaml_text, content_hash=digest,
-                author=_who(author), note=note, now=self._clock())
+                author=who(author), note=note, now=self._clock())
             summary = records.summary_of(row, active=records.served_numbers(uow.scripts.active()))
             uow.commit()
         return summary
@@ -165,11 +163,11 @@ class ScriptLifecycle:
         with self._uow() as uow:
             uow.scripts.lock_for_change()
             if version is None:
-                version = _previous_version(uow)
+                version = previous_version(uow)
             elif uow.scripts.get(version) is None:
                 raise UnknownVersion(version)
             row = uow.scripts.deploy(kind="rollback", variants=records.single(version),
-                                     author=_who(author), note=note, now=self._clock())
+                                     author=who(author), note=note, now=self._clock())
             deployment = records.deployment_of(row)
             uow.commit()
         return deployment
@@ -208,54 +206,21 @@ class ScriptLifecycle:
         self, script: Script, yaml_text: str, *, author: str, note: str, kind: str,
         only_if_changed_from: str | None = None, only_if_empty: bool = False,
     ) -> PublishResult | None:
-        digest = content_hash(yaml_text)
-        now = self._clock()
         with self._uow() as uow:
-            uow.scripts.lock_for_change()
-            # Checked again under the lock: processes starting together import once.
-            if only_if_empty and uow.scripts.marker():
-                return None
-            if only_if_changed_from is not None:
-                last = uow.scripts.last_by(only_if_changed_from)
-                if last is not None and last.content_hash == digest:
-                    return None
-            active = uow.scripts.active()
-            old_text = None
-            if active is not None:
-                old_text = uow.scripts.texts([records.variants_of(active)[0].version])
-            row = uow.scripts.with_hash(digest) if only_if_changed_from is None else None
-            created = row is None
-            if row is None:
-                row = uow.scripts.add(script_id=script.id, yaml_text=yaml_text,
-                                      content_hash=digest, author=author, note=note, now=now)
-            deployment = uow.scripts.deploy(kind=kind, variants=records.single(row.number),
-                                            author=author, note=note, now=now)
-            summary = records.summary_of(row, active={row.number})
-            result = PublishResult(
-                version=summary, deployment=records.deployment_of(deployment), created=created,
-                warnings=tuple(self._warnings(uow, old_text, script)),
-            )
-            uow.commit()
+            result = store_and_deploy(
+                uow, script, yaml_text, parsed=self.parsed, author=author, note=note, kind=kind,
+                now=self._clock(), only_if_changed_from=only_if_changed_from,
+                only_if_empty=only_if_empty)
+            if result is not None:
+                uow.commit()
         return result
-
-    def _warnings(self, uow: UnitOfWork, old_text: dict[int, str] | None,
-                  script: Script) -> list[str]:
-        """Removed pinned ids, and option ids stored answers use (compared to the active)."""
-        if not old_text:
-            return []
-        text = next(iter(old_text.values()))
-        old = self.parsed(text, filename="active")
-        if isinstance(old, list):
-            return []
-        return list(compare(old, text, script, "", before="active", after="new",
-                            used=_used_options(uow.session)).warnings)
 
     def _uow(self) -> UnitOfWork:
         return UnitOfWork(self._sessions)
 
     def _used_options(self) -> set[tuple[str, str | None]]:
         with self._uow() as uow:
-            return _used_options(uow.session)
+            return used_options(uow.session)
 
     def parsed(self, yaml_text: str, *, filename: str = "script.yaml") -> Script | list[Problem]:
         """The script (parsed once per process for each text), or its problems by line."""
@@ -325,7 +290,7 @@ class ScriptLifecycle:
         Raises BadExperiment or UnknownVersion, changing nothing.
         """
         check_variants(name, variants)
-        who = _who(author)
+        by = who(author)
         with self._uow() as uow:
             uow.scripts.lock_for_change()
             for variant in variants:
@@ -339,7 +304,7 @@ class ScriptLifecycle:
                 raise BadExperiment(f"an experiment named {name!r} already ran; pick a new name")
             row = uow.scripts.deploy(
                 kind="experiment_start", experiment=name,
-                variants=[v.model_dump() for v in variants], author=who, note=note,
+                variants=[v.model_dump() for v in variants], author=by, note=note,
                 now=self._clock(),
                 baseline_version=records.variants_of(active)[0].version if active else None,
             )
@@ -378,7 +343,7 @@ class ScriptLifecycle:
 
     def stop_experiment(self, name: str, keep: str, *, author: str, note: str = "") -> Deployment:
         """Serve the kept variant's version to everyone from now on."""
-        who = _who(author)
+        by = who(author)
         with self._uow() as uow:
             uow.scripts.lock_for_change()
             active = uow.scripts.active()
@@ -393,7 +358,7 @@ class ScriptLifecycle:
                                     f"are {', '.join(v.name for v in variants)}")
             row = uow.scripts.deploy(
                 kind="experiment_stop", experiment=name, variants=records.single(kept.version),
-                author=who, note=f"kept {keep}" + (f": {note}" if note else ""),
+                author=by, note=f"kept {keep}" + (f": {note}" if note else ""),
                 now=self._clock())
             deployment = records.deployment_of(row)
             uow.commit()
@@ -441,31 +406,3 @@ class ScriptLifecycle:
         order = script.question_ids() if script else ()
         items = count_unmatched(texts, question_order=order, only_question=question, limit=limit)
         return [suggestion(script, item) for item in items]
-
-
-def _who(author: str) -> str:
-    author = " ".join(author.split())
-    if not author:
-        raise LifecycleError("say who makes the change (author)")
-    return author[:191]
-
-
-def _used_options(session: Session) -> set[tuple[str, str | None]]:
-    """(question, option) pairs that stored answers use."""
-    query = select(Answer.question_id, Answer.option_id).where(
-        Answer.option_id.is_not(None)).distinct()
-    return {(question, option) for question, option in session.execute(query)}
-
-
-def _previous_version(uow: UnitOfWork) -> int:
-    """The version served before the active deployment's version."""
-    history = uow.scripts.deployments(limit=200)
-    if not history:
-        raise LifecycleError("nothing is published yet; nothing to roll back")
-    current = records.variants_of(history[0])[0].version
-    for row in history[1:]:
-        version = records.variants_of(row)[0].version
-        if version != current:
-            return version
-    raise LifecycleError(f"version {current} is the only one ever served; "
-                         "name the version to serve: `leadbot script rollback VERSION`")
