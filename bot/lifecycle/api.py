@@ -46,6 +46,7 @@ from bot.lifecycle.variant_stats import variant_counts
 from bot.reports.unmatched import count_unmatched, load_unmatched_texts
 from conversations.dsl import Script
 from conversations.loader import MAX_SCRIPT_BYTES, ScriptError, UnreadableFile, read_utf8
+from conversations.loader import Problem as LoaderProblem
 from conversations.matching import ACCEPT_CONFIDENCE, match_answer
 from storage.unit_of_work import UnitOfWork
 
@@ -194,8 +195,6 @@ class ScriptLifecycle:
                 return None
         parsed = self.parsed(yaml_text, filename=str(path))
         if isinstance(parsed, list):
-            from conversations.loader import Problem as LoaderProblem
-
             raise ScriptError(LoaderProblem(str(path), p.line, p.column, p.path, p.message)
                               for p in parsed)
         return self._store_and_deploy(parsed, yaml_text, author=author, note=f"imported {path}",
@@ -315,7 +314,7 @@ class ScriptLifecycle:
     def experiment_status(self, name: str | None = None) -> ExperimentStatus | None:
         """The running experiment (or the named one, or the latest): per variant, started,
         completed, MQL, SQL, conversion with its 95 % interval, significance and median
-        time to SQL. None when there has never been one; UnknownExperiment for a bad name."""
+        time to SQL. None when there has never been one; BadExperiment for an unknown name."""
         with self._uow() as uow:
             if name is None:
                 started = next((d for d in uow.scripts.deployments()
