@@ -122,7 +122,9 @@ def _output(path: Path | None) -> Iterator[TextIO]:
 @click.option("--since", help="First day (YYYY-MM-DD) of the leads' first message.")
 @click.option("--until", help="Last day included (YYYY-MM-DD), or a moment excluded.")
 @click.option("--script", "script_id", help="Only conversations of this script id.")
-@click.option("--by", help="Group by source, campaign or language.")
+@click.option("--by", help="Group by source, campaign or language; or variant (an A/B "
+              "experiment: the latest, or --experiment NAME).")
+@click.option("--experiment", "experiment_name", help="With --by variant: which experiment.")
 @click.option("--format", "fmt", help="table (default), csv or json.")
 @click.option("--campaigns", "campaigns_path", type=click.Path(path_type=Path),
               help="Campaign spend file (YAML) for cost per lead, MQL and SQL.")
@@ -135,6 +137,7 @@ def report(
     until: str | None,
     script_id: str | None,
     by: str | None,
+    experiment_name: str | None,
     fmt: str | None,
     campaigns_path: Path | None,
     html_path: Path | None,
@@ -142,7 +145,13 @@ def report(
     """The funnel: started, each question, completed, MQL, SQL, claimed; timings and costs."""
     if ctx.invoked_subcommand is not None:
         return
-    _check_choice("--by", by, GROUPINGS)
+    if by == "variant":  # experiments: counted per conversation by the lifecycle service
+        from bot.cli_experiments import show_status
+
+        _check_choice("--format", fmt, ("table", "json"))
+        show_status(experiment_name, fmt or "table")
+        return
+    _check_choice("--by", by, (*GROUPINGS, "variant"))
     _check_choice("--format", fmt, REPORT_FORMATS)
     filters, window = _period(since, until)
     filters = Filters(filters.since, filters.until, script_id, by)
@@ -189,15 +198,20 @@ def report_unmatched(
     if limit < 1:
         fail(f"--limit {limit} must be at least 1")
     filters, _ = _period(since, until)
+    from bot.lifecycle.suggestions import served_script, suggestion
+
     with _session() as session:
         texts = load_unmatched_texts(session, since=filters.since, until=filters.until)
+        served = served_script(session)
     items = count_unmatched(
         texts, question_order=_script_questions(None), only_question=question_id, limit=limit
     )
+    closest = [suggestion(served, u).option for u in items]  # the nearest option, or None
     if fmt == "json":
         click.echo(json.dumps(
             [{"question": u.question, "text": u.text, "count": u.count, "leads": u.leads,
-              "example": u.example} for u in items],
+              "example": u.example, "closest_option": option}
+             for u, option in zip(items, closest)],
             ensure_ascii=False, indent=2,
         ))
     elif fmt == "csv":
@@ -212,8 +226,10 @@ def report_unmatched(
     elif not items:
         click.echo("No unmatched answers in this period.")
     else:
-        rows = [[u.question, u.text, str(u.count), str(u.leads), u.example] for u in items]
-        headers = ("question", "text (folded)", "times", "leads", "most typed as")
+        rows = [[u.question, u.text, str(u.count), str(u.leads), u.example, option or "none"]
+                for u, option in zip(items, closest)]
+        headers = ("question", "text (folded)", "times", "leads", "most typed as",
+                   "closest option")
         click.echo(render_table(headers, rows))
 
 
