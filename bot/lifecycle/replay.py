@@ -34,7 +34,7 @@ from conversations.engine import step
 from conversations.exchange import Inbound
 from conversations.routing import route_for
 from conversations.state import ConversationState
-from conversations.turn import options_chosen, score_state
+from conversations.turn import lead_facts, options_chosen
 
 FLOW_TIME: Final = datetime(2026, 1, 1, tzinfo=UTC)
 MAX_STEPS: Final = 200
@@ -148,12 +148,11 @@ class Replayer:
 
     def _score(self, state: ConversationState, at: datetime,
                unmatched: tuple[str, ...]) -> Outcome:
-        score, _ = score_state(self.script, state, at)
+        score, facts = lead_facts(self.script, state, at)
         route = None
         if state.stage == "sql":
-            routed = route_for(self.script, options_chosen(state), stage=state.stage,
-                               fit=score.fit, intent=score.intent)
-            route = routed[1].channel if routed else None
+            routed = route_for(self.script, facts)
+            route = routed.channel if routed else None
         asked = state.history + ((state.current,) if state.current else ())
         return Outcome(stage=_stage(state.stage), temperature=score.temperature,
                        score=score.total, route=route, completed=state.status == "completed",
