@@ -28,7 +28,7 @@ def option_label(script: Script, question_id: str, option_id: str | None, lang: 
 
 
 def contact_questions(script: Script) -> frozenset[str]:
-    """Questions whose answers are contact details: hidden from viewers."""
+    """Questions whose answers fill the lead card (name, company, email, phone, role) or are
+    an email or a phone: hidden from viewers, like the card itself."""
     return frozenset(q.id for q in script.questions
-                     if q.field in ("name", "email", "phone")
-                     or isinstance(q, (EmailQuestion, PhoneQuestion)))
+                     if q.field is not None or isinstance(q, (EmailQuestion, PhoneQuestion)))
