@@ -131,3 +131,26 @@ def test_a_viewer_sees_no_contact_details(studio_page: Any, studio_server: Studi
     assert "grace@example.com" not in text and "Grace Hopper" not in text
     assert "hidden: contact detail" in text
     assert page.get_by_role("link", name="Users").count() == 0  # admins only
+
+
+def test_an_admin_adds_a_colleague_and_reads_the_audit_log(
+        studio_page: Any, studio_server: StudioServer) -> None:
+    page = studio_page("admin")
+    page.get_by_role("link", name="Users").click()
+    page.get_by_label("Email", exact=True).fill("new.marketer@example.com")
+    page.get_by_label("Role", exact=True).select_option("marketer")
+    page.get_by_role("button", name="Add and show a one-time password").click()
+    notice = page.get_by_role("status")
+    assert "new.marketer@example.com" in notice.inner_text()
+    one_time = page.locator("[role=status] code").inner_text()
+    assert len(one_time) >= 12
+    screenshot(page, "users-laptop")
+    page.get_by_role("link", name="Audit").click()
+    page.wait_for_url("**/studio/audit")
+    row = page.locator("tbody tr").first.inner_text()
+    assert "user.add" in row and "new.marketer@example.com" in row and "admin@example.com" in row
+    screenshot(page, "audit-laptop")
+    phone = studio_page("admin", phone=True)
+    phone.goto(studio_server.url + "/studio/users")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(phone, "users-phone")
