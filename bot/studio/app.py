@@ -11,7 +11,8 @@ from starlette.staticfiles import StaticFiles
 from bot.bootstrap import Container
 from bot.studio.accounts import LockoutPolicy
 from bot.studio.guard import StudioGuard
-from bot.studio.pages import account, audit, funnel, leads, users
+from bot.studio.pages import funnel, leads
+from bot.studio.pages import account, audit, users
 from bot.studio.sessions import SessionSigner, stored_secret_key
 from bot.studio.web import PREFIX, Studio, StudioRoute
 
