@@ -22,14 +22,14 @@ from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
-from bot.reports.assemble import funnel_report
 from bot.reports.campaigns import CampaignFileError, load_campaigns
+from bot.reports.costs import campaign_costs
 from bot.reports.export import answered_questions, export_records, write_csv, write_jsonl
 from bot.reports.formats import render_csv, render_json, render_text
-from bot.reports.funnel import GROUPINGS, Filters, order_questions
+from bot.reports.funnel import GROUPINGS, Filters, build_report, is_mql, is_sql, order_questions
 from bot.reports.html import render_html
 from bot.reports.periods import PeriodError, parse_period
-from bot.reports.queries import Window
+from bot.reports.queries import Window, load_lead_facts, questions_seen
 from bot.reports.reading import DatabaseMissing, open_read_engine
 from bot.reports.table import render_table
 from bot.reports.unmatched import count_unmatched, load_unmatched_texts
@@ -156,12 +156,16 @@ def report(
                 click.echo(str(problem), err=True)
             fail(str(exc.problems[0]))
     with _session() as session:
-        result = funnel_report(session, filters=filters,
-                               script_questions=_script_questions(script_id), campaigns=campaigns)
+        facts = load_lead_facts(session, window)
+    questions = order_questions(_script_questions(script_id), questions_seen(facts))
+    costs = None
+    if campaigns is not None:
+        costs = campaign_costs([(f.attribution, is_mql(f), is_sql(f)) for f in facts], campaigns)
+    result = build_report(facts, questions=questions, filters=filters, costs=costs)
     if html_path is not None:
         with _output(html_path) as out:
             out.write(render_html(result))
-        click.echo(f"wrote {html_path} ({result.groups[0].leads} leads)", err=True)
+        click.echo(f"wrote {html_path} ({len(facts)} leads)", err=True)
         if fmt is None:
             return
     renderers = {"table": render_text, "csv": render_csv, "json": render_json}

@@ -1,6 +1,7 @@
 """The funnel report from the database in one call: facts → question order → costs → report.
 
-`leadbot report` and the workspace's Funnel page both build their report here.
+The workspace's Funnel page builds its report here; `leadbot report` assembles the same
+steps inline (it also adds speed to lead on another branch) and can switch to this.
 """
 
 from __future__ import annotations
