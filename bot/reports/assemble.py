@@ -1,7 +1,7 @@
 """The funnel report from the database in one call: facts → question order → costs → report.
 
 The workspace's Funnel page builds its report here; `leadbot report` assembles the same
-steps inline (it also adds speed to lead on another branch) and can switch to this.
+steps inline and can call this instead.
 """
 
 from __future__ import annotations
