@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.studio_browser import (  # noqa: F401  (pytest fixtures)
     StudioServer,
     browser,
@@ -19,6 +21,8 @@ from tests.studio_browser import (  # noqa: F401  (pytest fixtures)
 from tests.studio_seed import EVIL_ANSWER, EVIL_NAME, seed_prospects
 
 pytestmark = requires_chromium
+expect = pytest.importorskip("playwright.sync_api", reason="the playwright package is not "
+                             "installed (pip install -e '.[test]')").expect
 
 
 def _seed(server: StudioServer) -> None:
@@ -95,10 +99,9 @@ def test_find_a_lead_and_read_its_file(studio_page: Any, studio_server: StudioSe
     page.goto(studio_server.url + "/studio/leads")
     assert page.locator("table.rows tbody tr").count() == 6
     screenshot(page, "leads-laptop")
-    page.get_by_label("Search").fill("ada@example")
-    page.get_by_label("Search").press("Enter")
-    page.wait_for_url("**q=ada**")
-    assert page.locator("table.rows tbody tr").count() == 1
+    page.get_by_label("Search").fill("ada@example")  # results follow the typing (htmx)
+    expect(page.locator("table.rows tbody tr")).to_have_count(1)
+    assert "q=ada%40example" in page.url or "q=ada@example" in page.url
     page.get_by_role("link", name=EVIL_NAME).click()  # the name is text, not an image
     page.wait_for_url("**/studio/leads/*")
     assert page.get_by_role("heading", level=1).inner_text() == EVIL_NAME
