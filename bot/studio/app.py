@@ -5,7 +5,9 @@ from __future__ import annotations
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import BaseRoute, Mount
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.bootstrap import Container
@@ -51,6 +53,15 @@ def studio_mount(container: Container, *, lockout: LockoutPolicy | None = None) 
                                      name="static")]
     app = Starlette(routes=routes, middleware=[Middleware(StudioGuard, studio=studio)])
     return Mount(PREFIX, app=app, name="studio")
+
+
+def front_door() -> Route:
+    """GET / → the workspace, so the bare address of the app opens it."""
+
+    async def redirect(_request: Request) -> Response:
+        return RedirectResponse(PREFIX + "/", status_code=302)
+
+    return Route("/", redirect, methods=["GET"])
 
 
 def _environment() -> Environment:
