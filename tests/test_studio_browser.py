@@ -31,7 +31,7 @@ def _seed(server: StudioServer) -> None:
 
 def test_sign_in_with_the_keyboard_and_sign_out(browser: Any, studio_server: StudioServer
                                                 ) -> None:
-    from tests.studio_browser import LAPTOP
+    from tests.studio_browser import LAPTOP, PHONE
     from tests.studio_support import PASSWORD
 
     context = browser.new_context(viewport=LAPTOP)
@@ -40,6 +40,9 @@ def test_sign_in_with_the_keyboard_and_sign_out(browser: Any, studio_server: Stu
         page.goto(studio_server.url + "/studio/leads")
         assert "/studio/login" in page.url
         screenshot(page, "sign-in")
+        page.set_viewport_size(PHONE)
+        screenshot(page, "sign-in-phone")
+        page.set_viewport_size(LAPTOP)
         page.keyboard.type("marketer@example.com")  # the email field has the focus
         page.keyboard.press("Tab")
         page.keyboard.type("not my password")
@@ -157,3 +160,5 @@ def test_an_admin_adds_a_colleague_and_reads_the_audit_log(
     phone.goto(studio_server.url + "/studio/users")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(phone, "users-phone")
+    phone.goto(studio_server.url + "/studio/audit")
+    screenshot(phone, "audit-phone")
