@@ -41,6 +41,10 @@ class Settings(BaseSettings):
 
     leadbot_api_key: SecretStr | None = None  # bearer key of POST /api/events
     leadbot_metrics_token: SecretStr | None = None  # when set, GET /metrics needs it as a bearer
+    # Campaign spend file (YAML, as `leadbot report --campaigns`): the workspace's cost per SQL.
+    leadbot_campaigns: Path | None = None
+    # Signs the workspace's session cookies; generated and kept in the database when unset.
+    leadbot_secret_key: SecretStr | None = None
 
     port: int = Field(default=8080, ge=1, le=65535)
     log_level: str = "INFO"
