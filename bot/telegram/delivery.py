@@ -50,7 +50,7 @@ DeliveryPolicy = WorkerPolicy
 def chat_id_of(destination: str) -> int:
     """The chat of a "telegram:<id>" destination; ValueError when it is not one."""
     prefix, _, chat = destination.partition(":")
-    if prefix != KIND or not chat.lstrip("-").isdigit():
+    if prefix != KIND or not chat.isascii() or not chat.lstrip("-").isdigit():
         raise ValueError(f"not a Telegram chat destination: {destination[:64]!r}")
     chat_id = int(chat)
     if abs(chat_id) >= 2**52:  # Telegram's ids fit in 52 bits

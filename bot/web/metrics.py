@@ -68,12 +68,15 @@ def sample_database(uow: UnitOfWork, now: datetime) -> list[GaugeFamily]:
         depth[(("kind", kind),)] = count
         age[(("kind", kind),)] = max(0.0, (now - _aware(oldest, now)).total_seconds())
     alerts: dict[Labels, float] = {(("status", s),): 0 for s in ("delivered", "failed", "pending")}
-    for status, count in session.execute(
-        select(OutboxMessage.status, func.count())
-        .where(OutboxMessage.kind == ALERT_KIND)
-        .group_by(OutboxMessage.status)
+    failed: dict[Labels, float] = {}
+    for kind, status, count in session.execute(
+        select(OutboxMessage.kind, OutboxMessage.status, func.count())
+        .group_by(OutboxMessage.kind, OutboxMessage.status)
     ):
-        alerts[(("status", status),)] = count
+        if kind == ALERT_KIND:
+            alerts[(("status", status),)] = count
+        if status == "failed":
+            failed[(("kind", kind),)] = count
     stages: dict[Labels, float] = {
         (("stage", str(stage)),): float(count)
         for stage, count in session.execute(select(Lead.stage, func.count()).group_by(Lead.stage))
@@ -82,6 +85,9 @@ def sample_database(uow: UnitOfWork, now: datetime) -> list[GaugeFamily]:
         GaugeFamily("leadbot_outbox_pending", "Outbox rows waiting for delivery, by kind.", depth),
         GaugeFamily("leadbot_outbox_oldest_pending_age_seconds",
                     "Age of the oldest pending outbox row, by kind.", age),
+        GaugeFamily("leadbot_outbox_failed",
+                    "Outbox rows that failed for good (refused, or not sendable at all), by kind.",
+                    failed),
         GaugeFamily("leadbot_slack_alerts", "Slack lead alerts by delivery status.", alerts),
         GaugeFamily("leadbot_leads", "Leads by lifecycle stage.", stages),
     ]
