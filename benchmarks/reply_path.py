@@ -286,8 +286,9 @@ async def main_async(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--concurrency", type=int, default=100, help="prospects talking at once")
-    parser.add_argument("--conversations", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=None,
+                        help="prospects talking at once (100; --quick: 20)")
+    parser.add_argument("--conversations", type=int, default=None, help="(300; --quick: 40)")
     parser.add_argument("--think", type=float, default=1.0,
                         help="seconds between a reply and the prospect's next message")
     parser.add_argument("--rounds", type=int, default=1)
@@ -298,8 +299,9 @@ def main() -> None:
                         help="a smoke run: 20 prospects at once, 40 conversations")
     args = parser.parse_args()
     args.bots = [b.strip() for b in args.bots.split(",") if b.strip()]
-    if args.quick:
-        args.concurrency, args.conversations = 20, 40
+    concurrency, conversations = (20, 40) if args.quick else (100, 300)
+    args.concurrency = args.concurrency or concurrency
+    args.conversations = args.conversations or conversations
     asyncio.run(main_async(args))
 
 
