@@ -36,6 +36,7 @@ from conversations.nurture import next_nudge
 from conversations.routing import route_for
 from conversations.state import ConversationState
 from conversations.turn import language_for, options_chosen, score_state
+from bot.speed_to_lead import start_sla_clock, take_due_sla_steps
 from storage.records import LeadRecord
 from storage.unit_of_work import UnitOfWork
 
@@ -219,6 +220,10 @@ class LeadService:
             sent += bool(handled.replies)
         return sent
 
+    def take_due_sla_steps(self, *, limit: int = 100) -> int:
+        """Queue the speed-to-lead reminders and escalations that are due (once, whichever worker)."""
+        return take_due_sla_steps(self._uow_factory, now=self._clock(), limit=limit)
+
     def _load_state(
         self, script: Script, saved: dict[str, object] | None, lead: LeadRecord, profile: Profile
     ) -> ConversationState:
@@ -340,7 +345,7 @@ class LeadService:
     ) -> None:
         routed = route_for(script, options_chosen(state), stage=state.stage)
         channel = routed[1].channel if routed else "default"
-        uow.outbox.add(
+        alert = uow.outbox.add(
             kind=ALERT_KIND,
             destination=f"slack:{channel}",
             dedupe_key=f"alert:{lead.id}:sql",
@@ -352,6 +357,8 @@ class LeadService:
             },
             now=now,
         )
+        start_sla_clock(uow, script, lead_id=lead.id, routed=routed, destination=f"slack:{channel}",
+                        alert_outbox_id=alert.id if alert is not None else None, now=now)
 
 
 NUDGE_CHANNELS = ("telegram",)  # where a message can reach a prospect who is not typing

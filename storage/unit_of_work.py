@@ -16,6 +16,7 @@ from storage.repositories import (
     LeadRepository,
     ProcessedMessageRepository,
 )
+from storage.sla import SlaClockRepository
 
 
 class UnitOfWork:
@@ -30,6 +31,7 @@ class UnitOfWork:
     processed: ProcessedMessageRepository
     key_values: KeyValueRepository
     leases: LeaseRepository
+    sla_clocks: SlaClockRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -44,6 +46,7 @@ class UnitOfWork:
         self.processed = ProcessedMessageRepository(self.session)
         self.key_values = KeyValueRepository(self.session)
         self.leases = LeaseRepository(self.session)
+        self.sla_clocks = SlaClockRepository(self.session)
         return self
 
     def __exit__(

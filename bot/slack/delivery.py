@@ -42,6 +42,7 @@ from bot.slack.routing import rotation_key, route_of, take_rep_turn
 from bot.slack.threads import (
     ALERT_KIND,
     ERASE_KIND,
+    ESCALATION_KIND,
     THREAD_KIND,
     UPDATE_KIND,
     remember_alert_thread,
@@ -52,7 +53,7 @@ from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-KINDS = (ALERT_KIND, THREAD_KIND, ERASE_KIND, UPDATE_KIND)
+KINDS = (ALERT_KIND, THREAD_KIND, ERASE_KIND, UPDATE_KIND, ESCALATION_KIND)
 DEFAULT_DESTINATION = "slack:default"
 # Slack rejects the message itself: retrying the same request cannot succeed.
 PERMANENT_ERRORS = frozenset({
@@ -227,6 +228,8 @@ class SlackDelivery:
                 await self._erase_alert(message)
             elif message.kind == UPDATE_KIND:
                 await self._update_alert(message)
+            elif message.kind == ESCALATION_KIND:
+                await self._deliver_escalation(message)
             else:
                 await self._deliver_thread_message(message)
         except SlackApiError as exc:
@@ -316,9 +319,33 @@ class SlackDelivery:
                 await asyncio.to_thread(self._record_delivered, message, channel, found)
                 return
         who = str(message.payload.get("author") or "Prospect")
-        text = f"💬 *{escape_mrkdwn(who)}*: {escape_mrkdwn(str(message.payload.get('text', '')))}"
+        text = str(message.payload.get("mrkdwn") or  # our own words (an SLA reminder), already escaped
+                   f"💬 *{escape_mrkdwn(who)}*: {escape_mrkdwn(str(message.payload.get('text', '')))}")
         response = await self._post(message, channel=channel, text=text[:39000], blocks=None,
                                     thread_ts=thread_ts)
+        await asyncio.to_thread(
+            self._record_delivered, message, str(response["channel"]), str(response["ts"])
+        )
+
+    async def _deliver_escalation(self, message: DueMessage) -> None:
+        """Post to another channel (e.g. managers) with a permalink to the lead's alert."""
+        assert self._client is not None and self._channels is not None
+        alert_id = message.payload.get("alert_outbox_id")
+        alert = await asyncio.to_thread(self._alert_result, alert_id) if isinstance(alert_id, int) else None
+        text = str(message.payload.get("mrkdwn", ""))
+        if alert is not None and alert[0] == "pending":
+            raise RetryLater("the alert is not posted yet", delay=self._policy.poll_interval)
+        if alert is not None and alert[0] == "delivered":
+            link = await self._client.chat_getPermalink(channel=str(alert[1]["channel"]),
+                                                        message_ts=str(alert[1]["ts"]))
+            text += f" <{link['permalink']}|Open the alert>"
+        channel = await self._channels.resolve(self._channel_name(message.destination))
+        if message.attempts > 1:
+            found = await self._find_posted(message, channel=channel, thread_ts=None)
+            if found is not None:
+                await asyncio.to_thread(self._record_delivered, message, channel, found)
+                return
+        response = await self._post(message, channel=channel, text=text[:39000], blocks=None)
         await asyncio.to_thread(
             self._record_delivered, message, str(response["channel"]), str(response["ts"])
         )

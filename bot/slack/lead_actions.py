@@ -42,6 +42,7 @@ def claim_lead(
             lead_id=lead_id, type=EVENT_CLAIMED, now=now,
             payload={"user_id": user_id, "user_name": user_name},
         )
+        uow.sla_clocks.stop(lead_id, step="claimed", claimed_at=now)  # no reminder, no escalation
         return ClaimOutcome(won=True, owner_id=user_id, owner_name=user_name)
     uow.session.expire_all()  # read the winner's row, not a cached copy
     lead = uow.leads.get(lead_id)
@@ -72,6 +73,7 @@ def disqualify_lead(
     lead.stage = "disqualified"
     lead.disqualified_reason = reason
     lead.updated_at = now
+    uow.sla_clocks.stop(lead_id, step="stopped")
     uow.events.add(
         lead_id=lead_id, type="stage_changed", now=now,
         payload={"from": previous, "to": "disqualified", "by": "sales", "user_id": user_id},
