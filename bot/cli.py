@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
 from bot.cli_reports import export, report
+from bot.cli_webhooks import webhooks
 from bot.settings import DEFAULT_SCRIPT, Settings
 from conversations.loader import LoadedScript, ScriptError, load_script
 
@@ -115,7 +116,12 @@ def chat(script_path: Path | None, lang: str | None, chat_id: str | None) -> Non
 
 def _build_or_fail(settings: Settings, script_path: Path | None) -> Any:
     from bot.bootstrap import build, freeze_startup_heap
+    from bot.integrations.config import load_integrations
 
+    try:
+        load_integrations(settings)  # a webhook or CRM setting that cannot work stops us here
+    except ValueError as exc:
+        fail(str(exc))
     try:
         container = build(settings, script_path=script_path)  # loads the script first
         freeze_startup_heap()
@@ -381,6 +387,7 @@ def db_upgrade() -> None:
 
 main.add_command(report)
 main.add_command(export)
+main.add_command(webhooks)
 
 __all__ = ["DEFAULT_SCRIPT", "main"]
 

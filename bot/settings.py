@@ -41,6 +41,15 @@ class Settings(BaseSettings):
 
     leadbot_api_key: SecretStr | None = None  # bearer key of POST /api/events
 
+    # Outbound webhooks (bot.integrations.webhook_config checks them at start).
+    leadbot_webhook_url: str | None = None
+    leadbot_webhook_secret: SecretStr | None = None
+    leadbot_webhooks_file: Path | None = None
+    # HubSpot CRM sync (private-app token); the base URL is overridable for tests.
+    hubspot_token: SecretStr | None = None
+    hubspot_api_base_url: str = "https://api.hubapi.com"
+    hubspot_owners: str | None = None  # "U024BE7LH=12345678,U0G9QF9C6=87654321": Slack rep → owner id
+
     port: int = Field(default=8080, ge=1, le=65535)
     log_level: str = "INFO"
     log_format: str = "text"
