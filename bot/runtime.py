@@ -23,6 +23,7 @@ from starlette.applications import Starlette
 
 from bot.bootstrap import Container
 from bot.jobs import BackgroundJobs, JobOptions
+from bot.outbox.destinations import background_senders
 from bot.slack.delivery import DeliveryPolicy as SlackPolicy
 from bot.slack.runtime import SlackRuntime, build_slack_runtime
 from bot.telegram.application import TelegramOptions, TelegramRuntime
@@ -83,10 +84,13 @@ def _default_telegram_options(container: Container) -> TelegramOptions:
 
 
 def _slack(container: Container, policy: SlackPolicy | None = None) -> SlackRuntime:
-    return build_slack_runtime(
+    slack = build_slack_runtime(
         container.settings, session_factory=container.session_factory,
         script_provider=lambda: container.script.script, clock=container.clock, policy=policy,
     )
+    for sender in background_senders(container):  # other destinations, same worker
+        slack.delivery.worker.register(sender)
+    return slack
 
 
 def build_web_parts(container: Container, options: ServeOptions) -> WebParts:

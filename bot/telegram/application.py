@@ -20,7 +20,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHa
 from telegram.request import HTTPXRequest
 
 from bot.service import LeadService
-from bot.telegram.dbgate import DatabaseGate
+from bot.dbgate import DatabaseGate
 from bot.telegram.delivery import DeliveryPolicy, TelegramDelivery
 from bot.telegram.handlers import LeadUpdateHandler, UpdateFailures
 from bot.telegram.pacing import ChatPacer, PacingPolicy

@@ -15,7 +15,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.service import LeadService
-from bot.telegram.dbgate import DatabaseGate
+from bot.dbgate import DatabaseGate
 from bot.telegram.delivery import KIND, TelegramDelivery
 from bot.telegram.inbound import ForService, PointToPrivateChat, translate
 from bot.telegram.texts import GROUP_REDIRECT, language_of

@@ -1,4 +1,4 @@
-"""Run the synchronous database work (service calls, outbox bookkeeping) off the event loop.
+"""The one async database runner: synchronous database work (service calls, outbox bookkeeping) off the event loop.
 
 SQLite has one writer per database: threads that write at the same time do not run
 faster, they wait in SQLite's busy handler, whose sleeps grow to 100 ms. So with

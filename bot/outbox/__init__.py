@@ -1,0 +1,1 @@
+"""Outbox delivery: one worker skeleton (`bot.outbox.worker`) with a sender per destination kind."""

@@ -1,0 +1,392 @@
+"""The outbox worker: claim due rows, lease them, send each through its destination's sender, record.
+
+Every destination (Telegram replies, Slack alerts, and whatever comes next) is
+delivered by this one skeleton; what differs is a *sender*, which knows one
+destination kind and nothing about claiming, leases, back-off or recording.
+
+The loop: one transaction records the outcomes of finished sends and claims the
+next due row of each idle destination (`OutboxRepository.claim_due`: only a
+destination's oldest pending row, so its messages keep their order); each claimed
+row's sender `prepare`s it in that same transaction (copies what it needs out of the
+session); `send` then runs on the event loop, concurrently across destinations, and
+returns an outcome — delivered, retry later, or failed for good. A row whose
+`prepare` raises (a chat id that is not a number, a payload the renderer refuses)
+cannot ever be sent: it is marked failed with the reason and the claim goes on with
+the others, so one bad row never stops delivery. Back-off is one policy for all:
+exponential from `first_backoff` up to `max_backoff`, half fixed and half random so
+workers spread out; a sender may ask for an exact delay (a 429's `retry_after`).
+Optionally a worker sends only while it holds a named lease (`exclusive_lease`):
+Telegram's ~30 messages/s is per bot, so one process sends for it.
+
+How to add a destination kind (outbound webhooks, a CRM, …):
+
+1. Write a sender class satisfying :class:`Sender`: `kinds` (the outbox `kind`
+   values it delivers), `prepare(uow, row, now)` (runs in the claim transaction:
+   return an immutable job with everything `send` needs; raise to mark the row
+   failed as unsendable), `async send(job)` returning :data:`Outcome` (map your
+   client's errors: transient → `RetryLater()`, rate limits → `RetryLater(delay=…)`,
+   refused for good → `Failed(reason)`; anything it raises is retried with back-off),
+   and `on_delivered(uow, job, result, now)` for extra writes in the transaction
+   that records the delivery (often nothing).
+2. Register it: `worker.register(MySender(...))` before the worker starts. For the
+   background worker (Slack, webhooks, CRM) add it to the list returned by
+   `bot.outbox.destinations.background_senders`. Queue rows with
+   `uow.outbox.add(kind=..., destination=..., payload=...)` in the transaction that
+   decides them; the destination string orders delivery (one at a time per
+   destination) and must not collide with another kind's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import random
+import socket
+import uuid
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.dbgate import DatabaseGate
+from storage.models import OutboxMessage
+from storage.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+# --- what a sender returns --------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    result: dict[str, Any]  # stored on the row (message id, Slack ts…)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryLater:
+    error: str = ""
+    delay: float | None = None  # seconds; None: the worker's back-off for this attempt
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    error: str  # why it can never be delivered (kept on the row)
+
+
+Outcome = Delivered | RetryLater | Failed
+
+
+class Sender(Protocol):
+    """One destination kind: how to prepare a claimed row and send it."""
+
+    @property
+    def kinds(self) -> Sequence[str]: ...
+
+    def prepare(self, uow: UnitOfWork, row: OutboxMessage, now: datetime) -> Any:
+        """In the claim transaction: an immutable job for `send`; raise if it can never be sent."""
+        ...
+
+    async def send(self, job: Any) -> Outcome: ...
+
+    def on_delivered(self, uow: UnitOfWork, job: Any, result: dict[str, Any], now: datetime) -> None:
+        """Extra writes in the transaction that records the delivery."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerPolicy:
+    # A claimed row is invisible to other workers for `lease`; an attempt is cut off
+    # well before that, so two processes never send the same row at once.
+    lease: timedelta = timedelta(seconds=10)
+    attempt_timeout: float | None = 7.0
+    max_attempts: int | None = 12  # back-off retries before a row fails; None: for ever
+    first_backoff: float = 0.5
+    max_backoff: float = 300.0
+    # Rows may be queued by other processes, which cannot wake this one: look this often.
+    idle_poll: float = 0.25
+    # With an exclusive lease: its holder renews it every `lease_renew_every` seconds;
+    # if it dies, another process takes over within `sender_lease` + `lease_check_every`.
+    sender_lease: timedelta = timedelta(seconds=15)
+    lease_renew_every: float = 5.0
+    lease_check_every: float = 2.0
+    # Wake-ups arriving faster than this are coalesced into one claim: under load every
+    # handled message wakes the worker, and a claim per message would compete with the
+    # messages themselves for the database.
+    min_claim_interval: float = 0.05
+    # Sends in flight at most (claiming far ahead of the destination's pace only holds
+    # leases), and rows per claim.
+    max_in_flight: int = 60
+    claim_batch: int = 50
+
+
+def backoff_delay(attempts: int, policy: WorkerPolicy) -> float:
+    """Exponential back-off with jitter: half fixed, half random, so workers spread out."""
+    delay = min(policy.max_backoff, policy.first_backoff * (2.0 ** max(0, attempts - 1)))
+    return float(delay / 2 + random.uniform(0, delay / 2))
+
+
+def process_holder() -> str:
+    """A lease holder name that says where it runs: host:pid:random."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    row_id: int
+    destination: str
+    attempts: int
+    sender: Sender
+    job: Any
+
+
+@dataclass(frozen=True, slots=True)
+class _Recorded:
+    job: _Job
+    outcome: Delivered | Failed | None  # None: retry at `retry_at`
+    retry_at: datetime | None = None
+    error: str = ""
+
+
+class OutboxWorker:
+    """Delivers the outbox rows of its senders' kinds; `kick()` it when new rows were committed."""
+
+    def __init__(
+        self, *, name: str, db: DatabaseGate, uow_factory: Callable[[], UnitOfWork],
+        clock: Callable[[], datetime], policy: WorkerPolicy = WorkerPolicy(),
+        senders: Sequence[Sender] = (), exclusive_lease: str | None = None,
+    ) -> None:
+        self.name = name
+        self._db = db
+        self._uow_factory = uow_factory
+        self._clock = clock
+        self._policy = policy
+        self._senders: dict[str, Sender] = {}
+        for sender in senders:
+            self.register(sender)
+        self._exclusive = exclusive_lease
+        self._kicked = asyncio.Event()
+        self._stopping = False
+        self._in_flight: dict[str, asyncio.Task[None]] = {}
+        # Outcomes of finished sends, written in the same transaction as the next claim.
+        self._outcomes: list[_Recorded] = []
+        self._loop_task: asyncio.Task[None] | None = None
+        self.holder = process_holder()
+        # Whether this process may send now (always, without an exclusive lease).
+        self.sending = exclusive_lease is None
+
+    def register(self, sender: Sender) -> None:
+        """Deliver `sender.kinds` with this sender (before the worker starts)."""
+        for kind in sender.kinds:
+            if kind in self._senders:
+                raise ValueError(f"outbox kind {kind!r} already has a sender")
+            self._senders[kind] = sender
+
+    @property
+    def kinds(self) -> list[str]:
+        return sorted(self._senders)
+
+    def kick(self) -> None:
+        self._kicked.set()
+
+    def start(self) -> None:
+        self._stopping = False
+        self._loop_task = asyncio.create_task(self._run(), name=self.name)
+
+    async def stop(self, *, grace: float = 5.0) -> None:
+        """Stop claiming; let sends in flight finish (they were already leased); record them."""
+        self._stopping = True
+        self._kicked.set()
+        if self._loop_task is not None:
+            await self._loop_task
+        if self._in_flight:
+            await asyncio.wait(list(self._in_flight.values()), timeout=grace)
+        try:
+            await self._db.run(self._finish, self._take_outcomes())
+        except Exception:  # leases expire; the rows are retried by the next process
+            log.exception("%s: could not record the last delivery outcomes", self.name)
+        self.sending = self._exclusive is None
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set, then stop gracefully."""
+        self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()
+
+    async def deliver_due(self) -> int:
+        """One pass: claim what is due, send it all, record; returns the rows handled."""
+        if not self._senders:
+            return 0
+        jobs, unsendable, self.sending = await self._db.run(
+            self._claim, self._take_outcomes(), check_lease=self._exclusive is not None,
+            limit=self._policy.claim_batch)
+        recorded = await asyncio.gather(*(self._attempt(job) for job in jobs))
+        if recorded:
+            await self._db.run(self._record_only, list(recorded))
+        return len(jobs) + unsendable
+
+    # --- the loop -----------------------------------------------------------------
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        policy = self._policy
+        last_claim = -policy.min_claim_interval
+        lease_due = loop.time()  # when to renew the exclusive lease, or try to take it
+        while not self._stopping:
+            pause = last_claim + policy.min_claim_interval - loop.time()
+            if pause > 0 and not self._outcomes:
+                # Coalesce claims — but a finished send is recorded at once: until it is,
+                # a crash would make the next process send that message again.
+                await asyncio.sleep(pause)
+            last_claim = loop.time()
+            self._kicked.clear()
+            outcomes = self._take_outcomes()
+            check_lease = self._exclusive is not None and loop.time() >= lease_due
+            room = policy.max_in_flight - len(self._in_flight)
+            jobs: list[_Job] = []
+            if self._senders and (check_lease or (self.sending and room > 0) or outcomes):
+                try:
+                    jobs, _unsendable, self.sending = await self._db.run(
+                        self._claim, outcomes, check_lease=check_lease,
+                        limit=min(max(room, 0), policy.claim_batch))
+                except Exception:  # the database is down: keep the loop alive, try again
+                    log.exception("%s: could not claim outbox rows", self.name)
+                    self._outcomes[:0] = outcomes  # record them with the next attempt
+                    if self._exclusive is not None:
+                        self.sending, check_lease = False, True
+                if check_lease:
+                    lease_due = loop.time() + (policy.lease_renew_every if self.sending
+                                               else policy.lease_check_every)
+            for job in jobs:
+                task = asyncio.create_task(self._deliver(job), name=f"deliver:{job.destination}")
+                self._in_flight[job.destination] = task
+                task.add_done_callback(functools.partial(self._finished, job.destination))
+            # Woken by new rows (kick), finished sends and retries falling due; the idle
+            # poll picks up rows queued by other processes.
+            wait = policy.idle_poll if self.sending else policy.lease_check_every
+            if self._exclusive is not None:
+                wait = min(wait, lease_due - loop.time())
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._kicked.wait(), timeout=max(0.0, wait))
+
+    def _finished(self, destination: str, task: asyncio.Task[None]) -> None:
+        # The destination's next row may already be in flight (claimed after this one's
+        # outcome was taken, before this callback ran): only forget this task.
+        if self._in_flight.get(destination) is task:
+            del self._in_flight[destination]
+        self._kicked.set()  # that destination's next row may be waiting
+
+    def _take_outcomes(self) -> list[_Recorded]:
+        outcomes, self._outcomes = self._outcomes, []
+        return outcomes
+
+    async def _deliver(self, job: _Job) -> None:
+        # Recorded by the loop's next transaction; until then the destination's row is
+        # still leased, so nothing else of that destination is sent ahead of it.
+        recorded = await self._attempt(job)
+        # Appended after the await: `self._outcomes` is swapped for a new list by each claim.
+        self._outcomes.append(recorded)
+
+    async def _attempt(self, job: _Job) -> _Recorded:
+        try:
+            if self._policy.attempt_timeout is None:
+                outcome = await job.sender.send(job.job)
+            else:
+                outcome = await asyncio.wait_for(job.sender.send(job.job),
+                                                 timeout=self._policy.attempt_timeout)
+        except TimeoutError:
+            outcome = RetryLater("timed out")
+        except Exception as exc:  # a bug must not kill the loop; the row is retried
+            log.exception("%s: unexpected error delivering outbox #%s", self.name, job.row_id)
+            outcome = RetryLater(f"{type(exc).__name__}: {exc}")
+        if not isinstance(outcome, RetryLater):
+            return _Recorded(job, outcome)
+        delay = outcome.delay
+        if delay is None:
+            max_attempts = self._policy.max_attempts
+            if max_attempts is not None and job.attempts >= max_attempts:
+                log.error("%s: giving up on outbox #%s after %s attempts: %s",
+                          self.name, job.row_id, job.attempts, outcome.error)
+                return _Recorded(job, Failed(outcome.error))
+            delay = backoff_delay(job.attempts, self._policy)
+        log.info("%s: outbox #%s not delivered (%s); retrying in %.2f s",
+                 self.name, job.row_id, outcome.error, delay)
+        retry_at = self._clock() + timedelta(seconds=delay)
+        asyncio.get_running_loop().call_later(delay, self._kicked.set)
+        return _Recorded(job, None, retry_at=retry_at, error=outcome.error)
+
+    # --- database side (runs in a worker thread) -----------------------------------
+
+    def _claim(
+        self, outcomes: list[_Recorded], *, check_lease: bool, limit: int
+    ) -> tuple[list[_Job], int, bool]:
+        """Record finished sends, renew (or try to take) the exclusive lease when due, and
+        — allowed to send — lease the next due row of each idle destination.
+        Returns (jobs, rows failed as unsendable, sending)."""
+        now = self._clock()
+        jobs: list[_Job] = []
+        unsendable = 0
+        with self._uow_factory() as uow:
+            self._record(uow, outcomes, now)
+            sending = self.sending
+            if check_lease and self._exclusive is not None:
+                sending = uow.leases.hold(self._exclusive, self.holder, now=now,
+                                          ttl=self._policy.sender_lease)
+            if sending and limit > 0:
+                rows = uow.outbox.claim_due(kinds=self.kinds, now=now, lease=self._policy.lease,
+                                            limit=limit)
+                for row in rows:
+                    job = self._prepare(uow, row, now)
+                    if job is None:
+                        unsendable += 1
+                    else:
+                        jobs.append(job)
+            uow.commit()
+        if check_lease and sending != self.sending:
+            log.info("%s: %s sending", self.name, "now" if sending else "no longer")
+        return jobs, unsendable, sending
+
+    def _prepare(self, uow: UnitOfWork, row: OutboxMessage, now: datetime) -> _Job | None:
+        sender = self._senders[row.kind]
+        try:
+            prepared = sender.prepare(uow, row, now)
+        except SQLAlchemyError:
+            raise  # the database, not the row: the whole claim is retried
+        except Exception as exc:  # this row can never be sent: fail it, go on with the others
+            reason = f"unsendable: {type(exc).__name__}: {exc}"
+            log.error("%s: outbox #%s (%s to %r) cannot be sent and is marked failed: %r",
+                      self.name, row.id, row.kind, row.destination[:100], reason[:300])
+            uow.outbox.mark_failed(row.id, error=reason)
+            return None
+        return _Job(row.id, row.destination, row.attempts, sender, prepared)
+
+    def _record_only(self, outcomes: list[_Recorded]) -> None:
+        with self._uow_factory() as uow:
+            self._record(uow, outcomes, self._clock())
+            uow.commit()
+
+    def _finish(self, outcomes: list[_Recorded]) -> None:
+        """On stop: record the last outcomes and hand the exclusive lease over at once."""
+        with self._uow_factory() as uow:
+            self._record(uow, outcomes, self._clock())
+            if self._exclusive is not None:
+                uow.leases.release(self._exclusive, self.holder)
+            uow.commit()
+
+    @staticmethod
+    def _record(uow: UnitOfWork, outcomes: list[_Recorded], now: datetime) -> None:
+        for recorded in outcomes:
+            job, outcome = recorded.job, recorded.outcome
+            if isinstance(outcome, Delivered):
+                uow.outbox.mark_delivered(job.row_id, result=outcome.result, now=now)
+                job.sender.on_delivered(uow, job.job, outcome.result, now)
+            elif isinstance(outcome, Failed):
+                uow.outbox.mark_failed(job.row_id, error=outcome.error)
+            elif recorded.retry_at is not None:
+                uow.outbox.mark_retry(job.row_id, error=recorded.error, retry_at=recorded.retry_at)
