@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -56,11 +57,12 @@ class Received:
 
 @dataclass
 class ReceiverState:
-    accepted: list[Received] = field(default_factory=list)  # first delivery of each webhook-id
+    accepted: list[Received] = field(default_factory=list)  # first delivery of each webhook-id per path
     redeliveries: int = 0
     rejected: list[str] = field(default_factory=list)
     attempts: int = 0
     down: bool = False
+    hang: tuple[str, int, float] | None = None  # (path, nth accepted event, seconds)
 
 
 class FakeWebhookReceiver:
@@ -100,6 +102,11 @@ class FakeWebhookReceiver:
         with self.lock:
             self.state.down = down
 
+    def hang_after_accepting(self, *, path: str, nth: int, seconds: float) -> None:
+        """Accept the `nth` event on `path`, then hold the answer back (a sender killed meanwhile)."""
+        with self.lock:
+            self.state.hang = (path, nth, seconds)
+
     def events(self, path: str | None = None) -> list[dict[str, Any]]:
         with self.lock:
             return [r.event for r in self.state.accepted if path is None or r.path == path]
@@ -117,11 +124,15 @@ class FakeWebhookReceiver:
                 self.state.rejected.append(problem)
                 return 401
             webhook_id = headers.get("webhook-id", "")
-            if any(r.webhook_id == webhook_id for r in self.state.accepted):
+            if any(r.webhook_id == webhook_id and r.path == path for r in self.state.accepted):
                 self.state.redeliveries += 1
                 return 200
             self.state.accepted.append(Received(webhook_id, json.loads(body), path))
-            return 200
+            hang = self.state.hang
+            accepted_here = sum(1 for r in self.state.accepted if r.path == path)
+        if hang is not None and hang[0] == path and hang[1] == accepted_here:
+            time.sleep(hang[2])
+        return 200
 
 
 def _handler_for(receiver: FakeWebhookReceiver) -> type[BaseHTTPRequestHandler]:
