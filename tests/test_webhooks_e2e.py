@@ -21,10 +21,13 @@ from bot.integrations.lead_events import LEAD_EVENT_KIND
 from bot.service import ConversationKey, Profile
 from bot.slack.lead_actions import claim_lead, disqualify_lead
 from conversations.exchange import Inbound
+from bot.web.metrics import sample_database
+from bot.web.prometheus import exposition
 from tests.conftest import ControlledClock
 from tests.fakes.webhook_receiver import FakeWebhookReceiver
 from tests.integration_helpers import integration_worker, open_container, rows, run_worker_until, settled
-from tests.sla_helpers import QUALIFYING, qualify
+from tests.sla_helpers import qualify
+from tests.test_web_metrics import parse_prometheus, value
 
 ROOT = Path(__file__).resolve().parent.parent
 ALL = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -102,6 +105,12 @@ async def test_each_endpoint_gets_its_events_once_in_order_across_a_long_receive
         assert card["lead"]["contact"]["email"] == "ada@example.com"
         assert card["lead"]["owner"] == {"slack_user_id": "U0SAM0001", "name": "sam"}
         assert {a["question"]: a["option"] for a in card["lead"]["answers"]}["sector"] == "software"
+        with container.uow() as uow:  # what /metrics shows
+            families = parse_prometheus(exposition(sample_database(uow, clock.now)))
+        delivered = len(rows(container, "webhook"))
+        assert value(families, "leadbot_integration_deliveries", kind="webhook", status="delivered") == delivered
+        assert value(families, "leadbot_integration_deliveries", kind="webhook", status="failed") == 0
+        assert (value(families, "leadbot_integration_failed_attempts", kind="webhook") or 0) >= delivered
         erased_event = receiver.events("/all")[-1]
         assert erased_event == {"type": "lead.erased", "version": 1,
                                 "timestamp": erased_event["timestamp"], "data": {"lead_id": erased}}

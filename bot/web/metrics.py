@@ -29,6 +29,7 @@ from storage.unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 
 ALERT_KIND = "slack_alert"
+INTEGRATION_KINDS = ("webhook", "hubspot")  # bot.integrations.fanout's outbox kinds
 # Webhook latency is dominated by one database transaction: sub-millisecond to
 # a few hundred ms under contention; Telegram gives up after about 60 s.
 LATENCY_BUCKETS = (0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -74,6 +75,19 @@ def sample_database(uow: UnitOfWork, now: datetime) -> list[GaugeFamily]:
         .group_by(OutboxMessage.status)
     ):
         alerts[(("status", status),)] = count
+    deliveries: dict[Labels, float] = {
+        (("kind", kind), ("status", status)): 0.0
+        for kind in INTEGRATION_KINDS for status in ("delivered", "failed", "pending")
+    }
+    failed_attempts: dict[Labels, float] = {(("kind", kind),): 0.0 for kind in INTEGRATION_KINDS}
+    for kind, status, count, attempts in session.execute(
+        select(OutboxMessage.kind, OutboxMessage.status, func.count(), func.sum(OutboxMessage.attempts))
+        .where(OutboxMessage.kind.in_(INTEGRATION_KINDS))
+        .group_by(OutboxMessage.kind, OutboxMessage.status)
+    ):
+        deliveries[(("kind", kind), ("status", status))] = count
+        # every attempt but the one that succeeded failed (a 5xx, a timeout, a refused connection)
+        failed_attempts[(("kind", kind),)] += float(attempts or 0) - (count if status == "delivered" else 0)
     stages: dict[Labels, float] = {
         (("stage", str(stage)),): float(count)
         for stage, count in session.execute(select(Lead.stage, func.count()).group_by(Lead.stage))
@@ -84,6 +98,11 @@ def sample_database(uow: UnitOfWork, now: datetime) -> list[GaugeFamily]:
                     "Age of the oldest pending outbox row, by kind.", age),
         GaugeFamily("leadbot_slack_alerts", "Slack lead alerts by delivery status.", alerts),
         GaugeFamily("leadbot_leads", "Leads by lifecycle stage.", stages),
+        GaugeFamily("leadbot_integration_deliveries",
+                    "Outbound webhook and CRM messages by delivery status.", deliveries),
+        GaugeFamily("leadbot_integration_failed_attempts",
+                    "Delivery attempts to webhooks and the CRM that failed (retried or given up).",
+                    failed_attempts),
     ]
 
 
