@@ -185,3 +185,19 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_the_receiver_sees_each_e
         assert receiver.state.rejected == []
         container.close()
 
+
+
+async def test_a_dead_endpoint_holds_up_only_its_own_events(
+    sqlite_url: str, tmp_path: Path, clock: ControlledClock,
+) -> None:
+    with FakeWebhookReceiver({"/all": ALL}, clock=clock) as receiver:  # "/crm" answers 404, always
+        container = open_container(sqlite_url, None, clock,
+                                   leadbot_webhooks_file=webhooks_file(tmp_path, receiver))
+        play_three_leads(container, clock)
+        await run_worker_until(
+            integration_worker(container),
+            lambda: settled(container, LEAD_EVENT_KIND) and received(receiver, "/all") == published(container),
+            tick=lambda: clock.advance(seconds=10))
+        dead = [r for r in rows(container, "webhook") if r.status == "pending"]
+        assert dead and all(r.last_error == "HTTP 404" for r in dead if r.attempts)
+        container.close()
