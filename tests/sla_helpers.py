@@ -35,7 +35,7 @@ def script_with_sla(tmp_path: Path, sla: dict[str, Any] | None, *, default: dict
     return path
 
 
-def open_container(url: str, script: Path, clock: Any) -> Container:
+def open_container(url: str, script: Path | None, clock: Any) -> Container:
     return build(Settings(database_url=url), script_path=script, clock=clock)
 
 
