@@ -122,8 +122,13 @@ class LeadService:
         message_id: str | None,
         profile: Profile,
         outbound: str | None = None,
+        then: Callable[[UnitOfWork, datetime], object] | None = None,
     ) -> Handled:
-        """Process one message; with `outbound`, queue the replies for that channel too."""
+        """Process one message; with `outbound`, queue the replies for that channel too.
+
+        `then(uow, now)` runs in the same transaction after the replies were queued (the
+        Telegram sender claims the first one there, so it leaves without another one).
+        """
         now = self._clock()
         loaded = self._script_of()
         script = loaded.script
@@ -164,6 +169,8 @@ class LeadService:
             if not erased:
                 uow.leads.save(lead, conversation_id=conversation_id, state=saved_state,
                                status=result.state.status, now=now)
+            if then is not None and outbound is not None and result.replies:
+                then(uow, now)
             handled = Handled(
                 lead_id=None if erased else lead.id,
                 replies=result.replies,

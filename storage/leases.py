@@ -23,6 +23,9 @@ _HOLD = text(
     "RETURNING holder"
 ).bindparams(bindparam("until", type_=UTCDateTime()), bindparam("now", type_=UTCDateTime()))
 _RELEASE = text("DELETE FROM leases WHERE name = :name AND holder = :holder")
+_TAKE_OVER = text(
+    "UPDATE leases SET holder = :holder, expires_at = :until WHERE name = :name AND holder = :dead"
+).bindparams(bindparam("until", type_=UTCDateTime()))
 _HOLDER = text("SELECT holder, expires_at FROM leases WHERE name = :name").columns(
     expires_at=UTCDateTime()
 )
@@ -40,6 +43,13 @@ class LeaseRepository:
     def release(self, name: str, holder: str) -> None:
         """Give the lease up (on a clean stop) so another process takes over at once."""
         self._session.execute(_RELEASE, {"name": name, "holder": holder})
+
+    def take_over(self, name: str, *, dead: str, holder: str, now: datetime,
+                  ttl: timedelta) -> bool:
+        """Take the lease from `dead` (known to be gone) before it expires; False if it
+        changed hands meanwhile."""
+        params = {"name": name, "dead": dead, "holder": holder, "until": now + ttl}
+        return bool(self._session.execute(_TAKE_OVER, params).rowcount)  # type: ignore[attr-defined]
 
     def holder(self, name: str, *, now: datetime) -> str | None:
         """Who holds the lease now, or None when nobody does."""

@@ -77,7 +77,8 @@ class OutboxRepository:
             self._session.execute(_INSERT_OUTBOX, rows)
 
     def claim_due(
-        self, *, kinds: Sequence[str], now: datetime, lease: timedelta, limit: int = 50
+        self, *, kinds: Sequence[str], now: datetime, lease: timedelta, limit: int = 50,
+        destination: str | None = None,
     ) -> list[OutboxMessage]:
         """Lease the next message of each destination that is due.
 
@@ -119,6 +120,11 @@ class OutboxRepository:
             .order_by(OutboxMessage.id)
             .limit(limit)
         )
+        if destination is not None:  # only that destination's head (a reply just queued)
+            query = query.where(OutboxMessage.destination == destination)
+        if self._session.get_bind().dialect.name != "sqlite":
+            # SQLite has one writer at a time: no row locks to take or skip.
+            query = query.with_for_update(skip_locked=True, of=OutboxMessage)
         claimed = list(self._session.scalars(query))
         for message in claimed:
             message.locked_until = now + lease
@@ -149,6 +155,16 @@ class OutboxRepository:
             .where(OutboxMessage.id == message_id)
             .values(status="failed", last_error=error[:2000], locked_until=None)
         )
+
+    def release_leases(self, *, kinds: Sequence[str], now: datetime) -> int:
+        """Make the leased pending rows of `kinds` claimable now (their deliverer died)."""
+        result = self._session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == _PENDING, OutboxMessage.kind.in_(kinds),
+                   OutboxMessage.locked_until > now)
+            .values(locked_until=None)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     def pending(self, *, kinds: Sequence[str] | None = None) -> list[OutboxMessage]:
         query = select(OutboxMessage).where(OutboxMessage.status == "pending")

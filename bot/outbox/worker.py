@@ -41,10 +41,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
 import random
-import socket
-import uuid
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -54,6 +51,7 @@ from typing import Any, Protocol
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.dbgate import DatabaseGate
+from bot.outbox.holders import holder_is_dead_here, process_holder
 from storage.models import OutboxMessage
 from storage.unit_of_work import UnitOfWork
 
@@ -128,11 +126,6 @@ def backoff_delay(attempts: int, policy: WorkerPolicy) -> float:
     """Exponential back-off with jitter: half fixed, half random, so workers spread out."""
     delay = min(policy.max_backoff, policy.first_backoff * (2.0 ** max(0, attempts - 1)))
     return float(delay / 2 + random.uniform(0, delay / 2))
-
-
-def process_holder() -> str:
-    """A lease holder name that says where it runs: host:pid:random."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +224,29 @@ class OutboxWorker:
             await self._db.run(self._record_only, list(recorded))
         return len(jobs) + unsendable
 
+    # --- in-process hand-off of a row just queued ------------------------------------
+
+    def claim_destination(self, uow: UnitOfWork, destination: str, now: datetime) -> Any:
+        """In the transaction that queued rows for `destination`: lease its head now, so
+        it leaves without waiting for the next claim (pass the result to `launch` once
+        committed). None when this process may not send, or the destination is busy —
+        then the loop picks the row up."""
+        if not self.sending or self._stopping or destination in self._in_flight:
+            return None
+        rows = uow.outbox.claim_due(kinds=self.kinds, now=now, lease=self._policy.lease,
+                                    limit=1, destination=destination)
+        jobs = [job for row in rows if (job := self._prepare(uow, row, now)) is not None]
+        return jobs[0] if jobs else None
+
+    def launch(self, claimed: Any) -> None:
+        """Send a row leased by `claim_destination` (its transaction has committed)."""
+        if not isinstance(claimed, _Job):
+            self.kick()
+            return
+        task = asyncio.create_task(self._deliver(claimed), name=f"deliver:{claimed.destination}")
+        self._in_flight[claimed.destination] = task
+        task.add_done_callback(functools.partial(self._finished, claimed.destination))
+
     # --- the loop -----------------------------------------------------------------
 
     async def _run(self) -> None:
@@ -264,9 +280,7 @@ class OutboxWorker:
                     lease_due = loop.time() + (policy.lease_renew_every if self.sending
                                                else policy.lease_check_every)
             for job in jobs:
-                task = asyncio.create_task(self._deliver(job), name=f"deliver:{job.destination}")
-                self._in_flight[job.destination] = task
-                task.add_done_callback(functools.partial(self._finished, job.destination))
+                self.launch(job)
             # Woken by new rows (kick), finished sends and retries falling due; the idle
             # poll picks up rows queued by other processes.
             wait = policy.idle_poll if self.sending else policy.lease_check_every
@@ -337,7 +351,8 @@ class OutboxWorker:
             sending = self.sending
             if check_lease and self._exclusive is not None:
                 sending = uow.leases.hold(self._exclusive, self.holder, now=now,
-                                          ttl=self._policy.sender_lease)
+                                          ttl=self._policy.sender_lease) \
+                    or self._take_over_dead_holder(uow, self._exclusive, now)
             if sending and limit > 0:
                 rows = uow.outbox.claim_due(kinds=self.kinds, now=now, lease=self._policy.lease,
                                             limit=limit)
@@ -351,6 +366,20 @@ class OutboxWorker:
         if check_lease and sending != self.sending:
             log.info("%s: %s sending", self.name, "now" if sending else "no longer")
         return jobs, unsendable, sending
+
+    def _take_over_dead_holder(self, uow: UnitOfWork, lease: str, now: datetime) -> bool:
+        """Take the lease at once from a holder that died on this host (see
+        `bot.outbox.holders`); the rows it had leased are claimable again."""
+        holder = uow.leases.holder(lease, now=now)
+        if holder is None or not holder_is_dead_here(holder):
+            return False
+        if not uow.leases.take_over(lease, dead=holder, holder=self.holder, now=now,
+                                    ttl=self._policy.sender_lease):
+            return False
+        released = uow.outbox.release_leases(kinds=self.kinds, now=now)
+        log.warning("%s: took over from %s, which is no longer running (%s rows it had "
+                    "leased are claimable again)", self.name, holder, released)
+        return True
 
     def _prepare(self, uow: UnitOfWork, row: OutboxMessage, now: datetime) -> _Job | None:
         sender = self._senders[row.kind]

@@ -27,7 +27,7 @@ from typing import Any
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
-from telegram.warnings import PTBDeprecationWarning
+from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 from bot.dbgate import DatabaseGate
 from bot.outbox.worker import Delivered as Sent
@@ -50,7 +50,7 @@ DeliveryPolicy = WorkerPolicy
 def chat_id_of(destination: str) -> int:
     """The chat of a "telegram:<id>" destination; ValueError when it is not one."""
     prefix, _, chat = destination.partition(":")
-    if prefix != KIND or not chat.lstrip("-").isdigit():
+    if prefix != KIND or not chat.isascii() or not chat.lstrip("-").isdigit():
         raise ValueError(f"not a Telegram chat destination: {destination[:64]!r}")
     chat_id = int(chat)
     if abs(chat_id) >= 2**52:  # Telegram's ids fit in 52 bits
@@ -73,6 +73,8 @@ class TelegramSender:
     def __init__(self, *, bot: Bot, pacer: ChatPacer) -> None:
         self._bot = bot
         self._pacer = pacer
+        # `_call` uses do_api_request on purpose (see there); PTB suggests the typed method.
+        warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUserWarning)
 
     def prepare(self, uow: UnitOfWork, row: OutboxMessage, now: datetime) -> TelegramJob:
         chat_id = chat_id_of(row.destination)
@@ -119,22 +121,25 @@ class TelegramSender:
             return RetryLater(f"{type(exc).__name__}: {exc}")
 
     async def _send(self, job: TelegramJob) -> dict[str, Any]:
+        # The answer first, then the cosmetic clean-up of the previous question's
+        # keyboard: under per-chat pacing the reply never waits behind the edit.
+        operations = sorted(job.operations, key=lambda op: isinstance(op, StripKeyboard))
         result: dict[str, Any] = {}
         stripped: dict[str, Any] = {}
-        for operation in job.operations:
-            await self._pacer.wait(job.chat_id)
+        for operation in operations:
+            # Only new messages are paced per chat (Telegram's ~1 message/s to a chat);
+            # edits of our own messages are not messages, and go at the global pace.
             if isinstance(operation, StripKeyboard):
                 with suppress(BadRequest):  # already gone, or too old to edit: cosmetic
-                    await self._bot.edit_message_reply_markup(
-                        chat_id=job.chat_id, message_id=operation.message_id, reply_markup=None)
+                    await self._call("editMessageReplyMarkup", chat_id=job.chat_id,
+                                     message_id=operation.message_id)
                 stripped = {"stripped": operation.message_id}
                 continue
             if isinstance(operation, EditQuestion):
                 try:
-                    await self._bot.edit_message_text(
-                        chat_id=job.chat_id, message_id=operation.message_id, text=operation.html,
-                        parse_mode=ParseMode.HTML, link_preview_options=_NO_PREVIEW,
-                    )
+                    await self._call("editMessageText", chat_id=job.chat_id,
+                                     message_id=operation.message_id, text=operation.html,
+                                     parse_mode=ParseMode.HTML, link_preview_options=_NO_PREVIEW)
                     result = {"edited": operation.message_id}
                     continue
                 except BadRequest as exc:
@@ -145,12 +150,18 @@ class TelegramSender:
                              operation.message_id, exc)
                     operation = operation.fallback
             assert isinstance(operation, SendText)
-            message = await self._bot.send_message(
-                chat_id=job.chat_id, text=operation.html, parse_mode=ParseMode.HTML,
-                reply_markup=operation.markup, link_preview_options=_NO_PREVIEW,
-            )
-            result = {"message_id": message.message_id, "text": operation.plain}
+            await self._pacer.wait(job.chat_id)
+            extra = {"reply_markup": operation.markup} if operation.markup is not None else {}
+            message = await self._call("sendMessage", chat_id=job.chat_id, text=operation.html,
+                                       parse_mode=ParseMode.HTML,
+                                       link_preview_options=_NO_PREVIEW, **extra)
+            result = {"message_id": int(message["message_id"]), "text": operation.plain}
         return {**result, **stripped}
+
+    async def _call(self, method: str, **params: Any) -> Any:
+        """A Bot API call through PTB's request layer and rate limiter, answered as plain JSON:
+        building a `Message` object that nobody reads was a good part of a reply's cost."""
+        return await self._bot.do_api_request(method, api_kwargs=params)
 
 
 class TelegramDelivery(OutboxWorker):

@@ -70,6 +70,10 @@ class LeadUpdateHandler:
             # The service is synchronous (SQLAlchemy); a thread keeps the loop free for
             # other chats. It commits the answer and the queued replies together, and
             # ignores an update_id it has already seen.
+            # The first reply is leased in the same transaction and handed to the
+            # sender at once: no second transaction, no wait for the next claim.
+            destination = f"{KIND}:{message.key.chat_id}"
+            claimed: list[object] = []
             await self._gate.run(
                 self._service.handle_message,
                 message.key,
@@ -77,13 +81,15 @@ class LeadUpdateHandler:
                 message_id=message.message_id,
                 profile=message.profile,
                 outbound=KIND,
+                then=lambda uow, now: claimed.append(
+                    self._delivery.claim_destination(uow, destination, now)),
             )
         finally:
             # Always answer a tap, even if handling failed: the client shows a spinner
             # until we do. The visible answer is the edited question message.
             if message.callback_query_id is not None:
                 await _answer_callback(context, message.callback_query_id)
-        self._delivery.kick()
+        self._delivery.launch(claimed[-1] if claimed else None)
 
     async def _point_to_private_chat(
         self, target: PointToPrivateChat, context: ContextTypes.DEFAULT_TYPE

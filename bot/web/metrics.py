@@ -69,12 +69,7 @@ def sample_database(uow: UnitOfWork, now: datetime) -> list[GaugeFamily]:
         depth[(("kind", kind),)] = count
         age[(("kind", kind),)] = max(0.0, (now - _aware(oldest, now)).total_seconds())
     alerts: dict[Labels, float] = {(("status", s),): 0 for s in ("delivered", "failed", "pending")}
-    for status, count in session.execute(
-        select(OutboxMessage.status, func.count())
-        .where(OutboxMessage.kind == ALERT_KIND)
-        .group_by(OutboxMessage.status)
-    ):
-        alerts[(("status", status),)] = count
+    failed: dict[Labels, float] = {}
     deliveries: dict[Labels, float] = {
         (("kind", kind), ("status", status)): 0.0
         for kind in INTEGRATION_KINDS for status in ("delivered", "failed", "pending")
@@ -82,12 +77,16 @@ def sample_database(uow: UnitOfWork, now: datetime) -> list[GaugeFamily]:
     failed_attempts: dict[Labels, float] = {(("kind", kind),): 0.0 for kind in INTEGRATION_KINDS}
     for kind, status, count, attempts in session.execute(
         select(OutboxMessage.kind, OutboxMessage.status, func.count(), func.sum(OutboxMessage.attempts))
-        .where(OutboxMessage.kind.in_(INTEGRATION_KINDS))
         .group_by(OutboxMessage.kind, OutboxMessage.status)
     ):
-        deliveries[(("kind", kind), ("status", status))] = count
-        # every attempt but the one that succeeded failed (a 5xx, a timeout, a refused connection)
-        failed_attempts[(("kind", kind),)] += float(attempts or 0) - (count if status == "delivered" else 0)
+        if kind == ALERT_KIND:
+            alerts[(("status", status),)] = count
+        if status == "failed":
+            failed[(("kind", kind),)] = count
+        if kind in INTEGRATION_KINDS:
+            deliveries[(("kind", kind), ("status", status))] = count
+            # every attempt but the one that succeeded failed (a 5xx, a timeout, a refused connection)
+            failed_attempts[(("kind", kind),)] += float(attempts or 0) - (count if status == "delivered" else 0)
     stages: dict[Labels, float] = {
         (("stage", str(stage)),): float(count)
         for stage, count in session.execute(select(Lead.stage, func.count()).group_by(Lead.stage))
@@ -96,6 +95,9 @@ def sample_database(uow: UnitOfWork, now: datetime) -> list[GaugeFamily]:
         GaugeFamily("leadbot_outbox_pending", "Outbox rows waiting for delivery, by kind.", depth),
         GaugeFamily("leadbot_outbox_oldest_pending_age_seconds",
                     "Age of the oldest pending outbox row, by kind.", age),
+        GaugeFamily("leadbot_outbox_failed",
+                    "Outbox rows that failed for good (refused, or not sendable at all), by kind.",
+                    failed),
         GaugeFamily("leadbot_slack_alerts", "Slack lead alerts by delivery status.", alerts),
         GaugeFamily("leadbot_leads", "Leads by lifecycle stage.", stages),
         GaugeFamily("leadbot_integration_deliveries",
