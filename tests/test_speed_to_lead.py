@@ -7,6 +7,7 @@ two containers on the same database, at the same moments, in threads.
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.bootstrap import Container
+from bot.jobs import BackgroundJobs, JobOptions
 from bot.slack.delivery import SlackDelivery, build_delivery_client
 from bot.slack.lead_actions import claim_lead
 from bot.slack.threads import ESCALATION_KIND, THREAD_KIND
@@ -161,3 +163,22 @@ async def test_the_reminder_goes_in_the_alert_thread_and_the_escalation_links_th
 
 def fake_slack_channel_id(fake: FakeSlackApi, name: str) -> str:
     return next(cid for cid, channel in fake.state.channels.items() if channel == name)
+
+
+async def test_the_background_jobs_take_due_sla_steps_on_their_own(
+    sqlite_url: str, tmp_path: Path, clock: ControlledClock,
+) -> None:
+    container = open_container(sqlite_url, script_with_sla(tmp_path, SLA), clock)
+    lead_id = qualify(container, "701")
+    jobs = BackgroundJobs(service=container.service, slack=None, options=JobOptions(nudge_every=0.05))
+    jobs.start()
+    try:
+        clock.advance(minutes=10)
+        deadline = asyncio.get_running_loop().time() + 20
+        while not sla_posts(container, lead_id):
+            assert asyncio.get_running_loop().time() < deadline, "no reminder queued"
+            await asyncio.sleep(0.05)
+    finally:
+        await jobs.stop()
+    assert [kind for kind, *_ in sla_posts(container, lead_id)] == [THREAD_KIND]
+    container.close()
