@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.integrations.lead_events import queue_engine_lead_events, queue_lead_erased
 from bot.lifecycle.api import ScriptLifecycle
 from bot.lifecycle.source import DatabaseScriptSource
 from bot.service import AfterMessageHook, EraseHook, LeadService
@@ -64,8 +65,9 @@ def build(
     *,
     script_path: Path | None = None,
     clock: Callable[[], datetime] = utc_now,
-    hooks: Sequence[AfterMessageHook] = (queue_thread_relays, queue_booking_update),
-    erase_hooks: Sequence[EraseHook] = (queue_alert_erasure,),
+    hooks: Sequence[AfterMessageHook] = (queue_thread_relays, queue_booking_update,
+                                         queue_engine_lead_events),
+    erase_hooks: Sequence[EraseHook] = (queue_alert_erasure, queue_lead_erased),
     migrate_database: bool | None = None,
 ) -> Container:
     """Wire everything; raises ScriptError when a script file to import is broken."""

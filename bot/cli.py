@@ -24,6 +24,7 @@ from bot.cli_experiments import experiment
 from bot.cli_lifecycle import SCRIPT_COMMANDS
 from bot.cli_reports import export, report
 from bot.cli_users import users
+from bot.cli_webhooks import webhooks
 from bot.settings import DEFAULT_SCRIPT, Settings
 from conversations.loader import LoadedScript, ScriptError, load_script
 
@@ -119,7 +120,12 @@ def chat(script_path: Path | None, lang: str | None, chat_id: str | None) -> Non
 
 def _build_or_fail(settings: Settings, script_path: Path | None) -> Any:
     from bot.bootstrap import build, freeze_startup_heap
+    from bot.integrations.config import load_integrations
 
+    try:
+        load_integrations(settings)  # a webhook or CRM setting that cannot work stops us here
+    except ValueError as exc:
+        fail(str(exc))
     try:
         container = build(settings, script_path=script_path)  # loads the script first
         freeze_startup_heap()
@@ -403,6 +409,7 @@ main.add_command(experiment)
 for _command in SCRIPT_COMMANDS:
     script.add_command(_command)
 main.add_command(users)
+main.add_command(webhooks)
 
 __all__ = ["DEFAULT_SCRIPT", "main"]
 

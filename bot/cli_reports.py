@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn, TextIO
 
@@ -31,6 +32,7 @@ from bot.reports.html import render_html
 from bot.reports.periods import PeriodError, parse_period
 from bot.reports.queries import Window, load_lead_facts, questions_seen
 from bot.reports.reading import DatabaseMissing, open_read_engine
+from bot.reports.speed import load_claim_facts, render_speed_text, speed_as_dict, speed_html, speed_to_lead
 from bot.reports.table import render_table
 from bot.reports.unmatched import count_unmatched, load_unmatched_texts
 
@@ -166,6 +168,8 @@ def report(
             fail(str(exc.problems[0]))
     with _session() as session:
         facts = load_lead_facts(session, window)
+        speed = speed_to_lead(load_claim_facts(session, since=window.since, until=window.until),
+                              now=datetime.now(UTC))
     questions = order_questions(_script_questions(script_id), questions_seen(facts))
     costs = None
     if campaigns is not None:
@@ -173,14 +177,18 @@ def report(
     result = build_report(facts, questions=questions, filters=filters, costs=costs)
     if html_path is not None:
         with _output(html_path) as out:
-            out.write(render_html(result))
+            out.write(render_html(result, extra_sections=(speed_html(speed),)))
         click.echo(f"wrote {html_path} ({len(facts)} leads)", err=True)
         if fmt is None:
             return
-    renderers = {"table": render_text, "csv": render_csv, "json": render_json}
-    click.echo(renderers[fmt or "table"](result), nl=False)
     if fmt == "json":
-        click.echo()
+        click.echo(json.dumps({**json.loads(render_json(result)), "speed_to_lead": speed_as_dict(speed)},
+                              indent=2, ensure_ascii=False))
+        return
+    renderers = {"table": render_text, "csv": render_csv}
+    click.echo(renderers[fmt or "table"](result), nl=False)
+    if fmt != "csv":  # the CSV keeps its one shape; speed to lead is in table, JSON and HTML
+        click.echo("\n" + render_speed_text(speed), nl=False)
 
 
 @report.command("unmatched")

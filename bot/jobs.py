@@ -1,4 +1,4 @@
-"""The background jobs every deployment needs: Slack delivery, reminders and follow-ups.
+"""The background jobs every deployment needs: Slack delivery, reminders, follow-ups and speed-to-lead.
 
 `leadbot worker` runs them alone, `leadbot run` next to long polling, and
 `leadbot serve --jobs` inside a web process. Each job is safe to run in several
@@ -47,6 +47,7 @@ class BackgroundJobs:
             self._tasks.append(asyncio.create_task(self._slack.run_forever(self._stop),
                                                    name="slack-delivery"))
         self._tasks.append(asyncio.create_task(self._nudge_forever(), name="nudges"))
+        self._tasks.append(asyncio.create_task(self._sla_forever(), name="speed-to-lead"))
 
     async def stop(self) -> None:
         """Stop taking new work; let what is in flight finish (up to the grace period)."""
@@ -72,5 +73,18 @@ class BackgroundJobs:
                 log.info("sent %s reminder(s) / follow-up(s)", sent)
                 if self.telegram is not None:
                     self.telegram.kick()
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=self._options.nudge_every)
+
+    async def _sla_forever(self) -> None:
+        """Speed-to-lead reminders and escalations, scheduled in the database like nudges."""
+        while not self._stop.is_set():
+            try:
+                taken = await asyncio.to_thread(self._service.take_due_sla_steps)
+            except Exception:  # the database may be briefly unavailable: try next round
+                log.exception("taking due speed-to-lead steps failed")
+                taken = 0
+            if taken and self._slack is not None:
+                self._slack.wake()
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=self._options.nudge_every)

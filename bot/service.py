@@ -45,6 +45,7 @@ from conversations.vocabulary import (
     Stage,
     Temperature,
 )
+from bot.speed_to_lead import start_sla_clock, take_due_sla_steps
 from storage.records import LeadRecord
 from storage.unit_of_work import UnitOfWork
 
@@ -276,6 +277,10 @@ class LeadService:
         started_at = datetime.fromisoformat(started) if isinstance(started, str) else None
         return self._picker.for_chat(key.channel, key.chat_id, started_at)
 
+    def take_due_sla_steps(self, *, limit: int = 100) -> int:
+        """Queue the speed-to-lead reminders and escalations that are due (once, whichever worker)."""
+        return take_due_sla_steps(self._uow_factory, now=self._clock(), limit=limit)
+
     def _load_state(
         self, script: Script, saved: dict[str, object] | None, lead: LeadRecord, profile: Profile,
         now: datetime,
@@ -346,7 +351,7 @@ class LeadService:
                     now=now,
                 )
                 if event.stage == "sql":
-                    self._queue_alert(uow, lead, result, now)
+                    self._queue_alert(script, uow, lead, result, now)
             elif isinstance(event, ConversationStarted):
                 lead.source = lead.source or event.source
                 uow.events.add(
@@ -391,10 +396,12 @@ class LeadService:
         lead.last_message_at = now
         return False
 
-    def _queue_alert(self, uow: UnitOfWork, lead: LeadRecord, result: Step, now: datetime) -> None:
+    def _queue_alert(
+        self, script: Script, uow: UnitOfWork, lead: LeadRecord, result: Step, now: datetime
+    ) -> None:
         routed = result.route
         channel = routed.channel if routed else "default"
-        uow.outbox.add(
+        alert = uow.outbox.add(
             kind=ALERT_KIND,
             destination=f"slack:{channel}",
             dedupe_key=f"alert:{lead.id}:sql",
@@ -406,6 +413,9 @@ class LeadService:
             },
             now=now,
         )
+        start_sla_clock(uow, script, lead_id=lead.id, route_index=routed.index if routed else None,
+                        destination=f"slack:{channel}",
+                        alert_outbox_id=alert.id if alert is not None else None, now=now)
 
 
 NUDGE_CHANNELS = ("telegram",)  # where a message can reach a prospect who is not typing

@@ -46,6 +46,15 @@ class Settings(BaseSettings):
     # Signs the workspace's session cookies; generated and kept in the database when unset.
     leadbot_secret_key: SecretStr | None = None
 
+    # Outbound webhooks (bot.integrations.webhook_config checks them at start).
+    leadbot_webhook_url: str | None = None
+    leadbot_webhook_secret: SecretStr | None = None
+    leadbot_webhooks_file: Path | None = None
+    # HubSpot CRM sync (private-app token); the base URL is overridable for tests.
+    hubspot_token: SecretStr | None = None
+    hubspot_api_base_url: str = "https://api.hubapi.com"
+    hubspot_owners: str | None = None  # "U024BE7LH=12345678,U0G9QF9C6=87654321": Slack rep → owner id
+
     port: int = Field(default=8080, ge=1, le=65535)
     log_level: str = "INFO"
     log_format: str = "text"

@@ -32,6 +32,7 @@ from conversations.dsl_base import (  # noqa: F401  (re-exported: the DSL's voca
     Text,
 )
 from conversations.dsl_nurture import Booking, Engagement, Nurture
+from conversations.dsl_sla import Sla
 
 
 class Option(Model):
@@ -247,12 +248,14 @@ class ScoringConfig(Model):
     # SQL also needs these questions answered (sales must be able to call back).
     sql_requires: tuple[Identifier, ...] = ()
     disqualify_when: Condition | None = None
+    sla: Sla | None = None  # speed-to-lead for routing rules without their own
 
 
 class Route(Model):
     when: Condition | None = None
     channel: str = Field(pattern=r"^[#@]?[A-Za-z0-9._-]{1,80}$")
     reps: tuple[str, ...] = ()
+    sla: Sla | None = None
 
 
 class ExpectedOutcome(Model):

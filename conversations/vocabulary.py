@@ -31,6 +31,9 @@ EventType = Literal[
     "lead_disqualified",
     "slack_alert_posted",
     "sales_reply",
+    # speed to lead (bot.speed_to_lead)
+    "sla_reminder",
+    "sla_escalation",
 ]
 
 EVENT_STAGE_CHANGED: Final = "stage_changed"
@@ -44,3 +47,5 @@ EVENT_CLAIMED: Final = "lead_claimed"
 EVENT_DISQUALIFIED: Final = "lead_disqualified"
 EVENT_ALERT_POSTED: Final = "slack_alert_posted"
 EVENT_SALES_REPLY: Final = "sales_reply"
+EVENT_SLA_REMINDER: Final = "sla_reminder"
+EVENT_SLA_ESCALATION: Final = "sla_escalation"

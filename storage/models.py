@@ -317,3 +317,30 @@ class StudioAuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64), index=True)
     subject: Mapped[str] = mapped_column(String(256))
     detail: Mapped[str] = mapped_column(Text, default="")
+
+class SlaClock(Base):
+    """A qualified lead's speed-to-lead clock: the next reminder or escalation and when it falls due.
+
+    `policy` is the rule's `sla:` as it was when the lead qualified, so editing the
+    script changes future leads, not the clocks already running. `step` is
+    "reminder" or "escalation" while something is due, then "done" (every step
+    taken) or "claimed". `deadline_at` is when the SLA is breached (reports compare
+    `claimed_at` with it).
+    """
+
+    __tablename__ = "sla_clocks"
+
+    lead_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("leads.id", ondelete="CASCADE"), primary_key=True
+    )
+    route_index: Mapped[int | None] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(128))
+    alert_outbox_id: Mapped[int | None] = mapped_column(BigInteger)
+    policy: Mapped[dict[str, Any]] = mapped_column(JSON)
+    step: Mapped[str] = mapped_column(String(16))
+    next_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    qualified_at: Mapped[datetime]
+    deadline_at: Mapped[datetime]
+    reminded_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]

@@ -478,3 +478,8 @@ class KeyValueRepository:
         else:
             row.value = value
             row.updated_at = now
+
+    def delete(self, key: str) -> None:
+        row = self._session.get(KeyValue, key)
+        if row is not None:
+            self._session.delete(row)

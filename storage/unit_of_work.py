@@ -17,6 +17,7 @@ from storage.repositories import (
     ProcessedMessageRepository,
 )
 from storage.scripts import ScriptRepository
+from storage.sla import SlaClockRepository
 
 
 class UnitOfWork:
@@ -32,6 +33,7 @@ class UnitOfWork:
     key_values: KeyValueRepository
     leases: LeaseRepository
     scripts: ScriptRepository
+    sla_clocks: SlaClockRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -47,6 +49,7 @@ class UnitOfWork:
         self.key_values = KeyValueRepository(self.session)
         self.leases = LeaseRepository(self.session)
         self.scripts = ScriptRepository(self.session)
+        self.sla_clocks = SlaClockRepository(self.session)
         return self
 
     def __exit__(

@@ -119,9 +119,12 @@ def test_forget_erases_personal_data(app: Container) -> None:
     with app.uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(LeadEvent)
                                   .where(LeadEvent.lead_id.is_not(None))) == 0
-        # the confirmation itself still goes out; the erased alert does not
-        kinds = [m.kind for m in uow.session.scalars(select(OutboxMessage))]
-    assert kinds == ["telegram"]
+        # the confirmation itself still goes out, and the erasure to the integrations
+        # (webhooks, CRM) with no personal data; the erased alert does not
+        left = [(m.kind, m.payload) for m in uow.session.scalars(select(OutboxMessage))]
+    assert sorted(kind for kind, _ in left) == ["lead_event", "telegram"]
+    [erased] = [payload for kind, payload in left if kind == "lead_event"]
+    assert erased["type"] == "lead.erased" and erased["data"] == {}
 
 
 def test_a_failure_mid_message_writes_nothing(database_url: str) -> None:

@@ -134,3 +134,11 @@ def test_any_card_stays_within_block_kit_limits(
             assert len(block["fields"]) <= 10
             assert all(len(f["text"]) <= 2000 for f in block["fields"])
     assert len(alert_fallback_text(card(name=name or None))) <= 3000
+
+
+def test_the_card_shows_how_long_the_lead_has_waited_and_how_fast_it_was_claimed() -> None:
+    qualified = T0 + timedelta(minutes=4)
+    waiting = all_text(alert_blocks(card()))
+    assert f"<!date^{int(qualified.timestamp())}^since {{ago}}|since" in waiting
+    claimed = all_text(alert_blocks(card(owner_id="U0SAM0001", claimed_at=qualified + timedelta(minutes=7))))
+    assert "Claimed by <@U0SAM0001> after 7 min" in claimed and "{ago}" not in claimed

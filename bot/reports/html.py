@@ -31,7 +31,8 @@ th:first-child,td:first-child{text-align:left}th{background:#f9fafb}
 """
 
 
-def render_html(report: Report) -> str:
+def render_html(report: Report, *, extra_sections: tuple[str, ...] = ()) -> str:
+    """`extra_sections`: HTML built elsewhere (e.g. speed to lead), appended as given."""
     total = report.groups[0]
     sections = [
         _kpis(total),
@@ -60,6 +61,7 @@ def render_html(report: Report) -> str:
         sections += [f"<h2>By {escape(report.filters.by or '')}</h2>", _groups_table(report)]
     if report.costs is not None:
         sections += ["<h2>Cost by campaign</h2>", _costs_table(report)]
+    sections += extra_sections
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta http-equiv=\"Content-Security-Policy\" "

@@ -79,6 +79,7 @@ class AlertCard:
     disqualified_by: str | None = None
     rep_id: str | None = None  # the rep mentioned by the route's rotation
     meeting_booked_at: datetime | None = None  # a booking confirmation came in (/api/events)
+    claimed_at: datetime | None = None  # when the owner claimed it (speed to lead)
 
     @property
     def display_name(self) -> str:
@@ -210,10 +211,20 @@ def _status_text(card: AlertCard) -> str | None:
         by = f" by <@{card.disqualified_by}>" if card.disqualified_by else ""
         return f"🚫 Disqualified{by}: {escape_mrkdwn(reason_label(card.disqualified_reason))}"
     if card.owner_id:
-        return f"✅ Claimed by <@{card.owner_id}>"
+        after = format_duration(card.qualified_at, card.claimed_at)
+        return f"✅ Claimed by <@{card.owner_id}>" + (f" after {after}" if after else "")
+    lines = []
     if card.rep_id:
-        return f"👉 <@{card.rep_id}>, this one is yours to call."
-    return None
+        lines.append(f"👉 <@{card.rep_id}>, this one is yours to call.")
+    if card.qualified_at is not None and not card.is_disqualified:
+        lines.append(f"⏳ Waiting for an owner {waiting_since(card.qualified_at)}")
+    return "\n".join(lines) or None
+
+
+def waiting_since(moment: datetime) -> str:
+    """Slack renders `{ago}` as "12 minutes ago" in each client, so the card ages by itself."""
+    fallback = moment.strftime("since %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^since {{ago}}|{fallback}>"
 
 
 def _actions(card: AlertCard) -> Block | None:

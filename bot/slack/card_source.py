@@ -77,6 +77,7 @@ def card_from_rows(
     lead: Lead, answers: list[Answer], script: Script | None, *,
     rep_id: str | None = None, disqualified_by: str | None = None,
     first_message_at: datetime | None = None, meeting_booked_at: datetime | None = None,
+    claimed_at: datetime | None = None,
 ) -> AlertCard:
     return AlertCard(
         lead_id=lead.id,
@@ -103,6 +104,7 @@ def card_from_rows(
         disqualified_by=disqualified_by,
         rep_id=rep_id,
         meeting_booked_at=meeting_booked_at,
+        claimed_at=claimed_at,
     )
 
 
@@ -117,9 +119,11 @@ def load_alert_card(
     for event in reversed(uow.events.for_lead(lead_id, types=[EVENT_DISQUALIFIED])):
         disqualified_by = str(event.payload.get("user_id") or "") or None
         break
+    claimed = uow.events.for_lead(lead_id, types=[EVENT_CLAIMED]) if lead.owner_id else []
     return card_from_rows(
         lead, uow.answers.current_for(lead_id), script, rep_id=rep_id,
         disqualified_by=disqualified_by, meeting_booked_at=meeting_booked_at(uow, lead_id),
+        claimed_at=claimed[-1].created_at if claimed else None,
     )
 
 

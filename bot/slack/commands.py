@@ -17,8 +17,9 @@ from bot.slack.alert import (
     alert_fallback_text,
     clip,
     escape_mrkdwn,
+    format_duration,
 )
-from bot.slack.card_source import load_alert_card
+from bot.slack.card_source import EVENT_CLAIMED, load_alert_card
 from bot.slack.context import SlackContext
 from storage.models import Lead
 from storage.unit_of_work import UnitOfWork
@@ -29,21 +30,24 @@ USAGE_LEADS = "Usage: `/leads` (latest SQL and MQL leads), `/leads mine`, `/lead
 USAGE_LEAD = "Usage: `/lead 42`, `/lead @username` or `/lead name@company.com`"
 
 
-def _status(lead: Lead) -> str:
+def _status(lead: Lead, now: datetime | None, claimed_at: datetime | None) -> str:
     if lead.stage == "disqualified":
         return "disqualified"
     if lead.owner_id:
-        return f"claimed by <@{lead.owner_id}>"
-    return "unclaimed"
+        took = format_duration(lead.qualified_at, claimed_at)
+        return f"claimed by <@{lead.owner_id}>" + (f" after {took}" if took else "")
+    waited = format_duration(lead.qualified_at, now) if lead.stage == "sql" else None
+    return "unclaimed" + (f" · waiting {waited}" if waited else "")
 
 
-def lead_line(lead: Lead) -> str:
+def lead_line(lead: Lead, *, now: datetime | None = None, claimed_at: datetime | None = None) -> str:
+    """One lead; with `now`, how long an unclaimed SQL has waited (speed to lead)."""
     who = lead.name or lead.first_name or (f"@{lead.username}" if lead.username else "(no name)")
     company = f" — {lead.company}" if lead.company else ""
     icon = TEMPERATURE_ICON.get(lead.temperature, "")
     return (
         f"`#{lead.id}` *{escape_mrkdwn(who)}*{escape_mrkdwn(company)} · {lead.stage.upper()} · "
-        f"{icon} {lead.score} · {_status(lead)}"
+        f"{icon} {lead.score} · {_status(lead, now, claimed_at)}"
     )
 
 
@@ -58,12 +62,27 @@ def select_leads(
     return uow.leads.latest(stages=LISTED_STAGES, since=since, limit=LIST_LIMIT)
 
 
-def leads_message(leads: list[Lead], *, scope: str) -> dict[str, Any]:
+def claim_times(uow: UnitOfWork, leads: list[Lead]) -> dict[int, datetime]:
+    """When each claimed lead of the list was claimed (a short list: one read each)."""
+    times: dict[int, datetime] = {}
+    for lead in leads:
+        if lead.owner_id:
+            claims = uow.events.for_lead(lead.id, types=[EVENT_CLAIMED])
+            if claims:
+                times[lead.id] = claims[0].created_at
+    return times
+
+
+def leads_message(
+    leads: list[Lead], *, scope: str, now: datetime | None = None,
+    claimed: dict[int, datetime] | None = None,
+) -> dict[str, Any]:
     title = {"mine": "Your leads", "today": "Today's leads"}.get(scope, "Latest SQL and MQL leads")
     if not leads:
         text = f"*{title}*\nNothing yet."
     else:
-        text = f"*{title}*\n" + "\n".join(lead_line(lead) for lead in leads)
+        text = f"*{title}*\n" + "\n".join(
+            lead_line(lead, now=now, claimed_at=(claimed or {}).get(lead.id)) for lead in leads)
     return {
         "response_type": "ephemeral",
         "text": clip(text, 3000),
@@ -83,7 +102,8 @@ def register_commands(app: AsyncApp, ctx: SlackContext) -> None:
         now = ctx.clock()
 
         def read(uow: UnitOfWork) -> dict[str, Any]:
-            return leads_message(select_leads(uow, scope=scope, user_id=user_id, now=now), scope=scope)
+            found = select_leads(uow, scope=scope, user_id=user_id, now=now)
+            return leads_message(found, scope=scope, now=now, claimed=claim_times(uow, found))
 
         message = await ctx.in_transaction(read)
         await respond(**message)

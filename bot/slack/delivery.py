@@ -42,6 +42,7 @@ from bot.slack.routing import rotation_key, route_of, take_rep_turn
 from bot.slack.threads import (
     ALERT_KIND,
     ERASE_KIND,
+    ESCALATION_KIND,
     THREAD_KIND,
     UPDATE_KIND,
     remember_alert_thread,
@@ -52,7 +53,7 @@ from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-KINDS = (ALERT_KIND, THREAD_KIND, ERASE_KIND, UPDATE_KIND)
+KINDS = (ALERT_KIND, THREAD_KIND, ERASE_KIND, UPDATE_KIND, ESCALATION_KIND)
 DEFAULT_DESTINATION = "slack:default"
 # Slack rejects the message itself: retrying the same request cannot succeed.
 PERMANENT_ERRORS = frozenset({
@@ -128,7 +129,7 @@ class SlackSender:
         if row.kind == ERASE_KIND:
             if not isinstance(payload.get("channel"), str) or not isinstance(payload.get("ts"), str):
                 raise ValueError("an erase row needs the alert's channel and ts")
-        if row.kind in (THREAD_KIND, UPDATE_KIND):
+        if row.kind in (THREAD_KIND, UPDATE_KIND, ESCALATION_KIND):
             alert_id = payload.get("alert_outbox_id")
             found = uow.outbox.get(alert_id) if isinstance(alert_id, int) else None
             alert = (found.status, dict(found.result or {})) if found is not None else None
@@ -168,6 +169,8 @@ class SlackSender:
                 return await self._erase_alert(job)
             if job.kind == UPDATE_KIND:
                 return await self._update_alert(job)
+            if job.kind == ESCALATION_KIND:
+                return await self._deliver_escalation(job)
             return await self._deliver_thread_message(job)
         except SlackApiError as exc:
             return self._api_error(job, exc)
@@ -260,9 +263,27 @@ class SlackSender:
             if found is not None:
                 return Delivered({"channel": channel, "ts": found})
         who = str(job.payload.get("author") or "Prospect")
-        text = f"💬 *{escape_mrkdwn(who)}*: {escape_mrkdwn(str(job.payload.get('text', '')))}"
+        text = str(job.payload.get("mrkdwn") or  # our own words (an SLA reminder), already escaped
+                   f"💬 *{escape_mrkdwn(who)}*: {escape_mrkdwn(str(job.payload.get('text', '')))}")
         response = await self._post(job, channel=channel, text=text[:39000], blocks=None,
                                     thread_ts=thread_ts)
+        return Delivered({"channel": str(response["channel"]), "ts": str(response["ts"])})
+
+    async def _deliver_escalation(self, job: SlackJob) -> Outcome:
+        """Post in another channel (e.g. managers) with a permalink to the lead's alert."""
+        text = str(job.payload.get("mrkdwn", ""))
+        if job.alert is not None and job.alert[0] == "pending":
+            return RetryLater("the alert is not posted yet", delay=self._policy.poll_interval)
+        if job.alert is not None and job.alert[0] == "delivered":
+            link = await self._client.chat_getPermalink(channel=str(job.alert[1]["channel"]),
+                                                        message_ts=str(job.alert[1]["ts"]))
+            text += f" <{link['permalink']}|Open the alert>"
+        channel = await self._channels.resolve(self._channel_name(job.destination))
+        if job.attempts > 1:
+            found = await self._find_posted(job, channel=channel, thread_ts=None)
+            if found is not None:
+                return Delivered({"channel": channel, "ts": found})
+        response = await self._post(job, channel=channel, text=text[:39000], blocks=None)
         return Delivered({"channel": str(response["channel"]), "ts": str(response["ts"])})
 
     async def _update_alert(self, job: SlackJob) -> Outcome:

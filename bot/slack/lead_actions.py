@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import update
 
+from bot.integrations.lead_events import publish_lead_event
 from bot.slack.card_source import EVENT_CLAIMED, EVENT_DISQUALIFIED
 from conversations.vocabulary import EVENT_STAGE_CHANGED
 from storage.models import Lead
@@ -43,6 +44,9 @@ def claim_lead(
             lead_id=lead_id, type=EVENT_CLAIMED, now=now,
             payload={"user_id": user_id, "user_name": user_name},
         )
+        uow.sla_clocks.stop(lead_id, step="claimed", claimed_at=now)  # no reminder, no escalation
+        publish_lead_event(uow, type="lead.claimed", lead_id=lead_id, now=now,
+                           data={"by": {"slack_user_id": user_id, "name": user_name}})
         return ClaimOutcome(won=True, owner_id=user_id, owner_name=user_name)
     uow.session.expire_all()  # read the winner's row, not a cached copy
     lead = uow.leads.get(lead_id)
@@ -73,6 +77,11 @@ def disqualify_lead(
     lead.stage = "disqualified"
     lead.disqualified_reason = reason
     lead.updated_at = now
+    uow.sla_clocks.stop(lead_id, step="stopped")
+    change = {"from": previous, "to": "disqualified", "by": "sales", "slack_user_id": user_id}
+    publish_lead_event(uow, type="lead.stage_changed", lead_id=lead_id, data=change, now=now)
+    publish_lead_event(uow, type="lead.disqualified", lead_id=lead_id, now=now,
+                       data={**change, "reason": reason})
     uow.events.add(
         lead_id=lead_id, type=EVENT_STAGE_CHANGED, now=now,
         payload={"from": previous, "to": "disqualified", "by": "sales", "user_id": user_id},

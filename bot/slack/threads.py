@@ -17,6 +17,7 @@ ALERT_KIND = "slack_alert"
 THREAD_KIND = "slack_thread"
 ERASE_KIND = "slack_erase"
 UPDATE_KIND = "slack_alert_update"  # re-render a posted alert (e.g. a meeting was booked)
+ESCALATION_KIND = "slack_escalation"  # an unclaimed lead, posted elsewhere with a link to its alert
 # Marks our own messages so delivery can find one posted before a crash.
 METADATA_EVENT_TYPE = "leadbot_outbox"
 

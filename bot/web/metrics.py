@@ -38,6 +38,7 @@ from storage.unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 
 ALERT_KIND = "slack_alert"
+INTEGRATION_KINDS = ("webhook", "hubspot")  # bot.integrations.fanout's outbox kinds
 # Webhook latency is dominated by one database transaction: sub-millisecond to
 # a few hundred ms under contention; Telegram gives up after about 60 s.
 LATENCY_BUCKETS = (0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -105,18 +106,32 @@ def sample_database(uow: UnitOfWork, now: datetime) -> list[GaugeMetricFamily]:
     for kind, count, oldest in rows:
         depth[str(kind)] = count
         age[str(kind)] = max(0.0, (now - _aware(oldest, now)).total_seconds())
-    failed: dict[str, float] = {
-        str(kind): float(count) for kind, count in session.execute(
-            select(OutboxMessage.kind, func.count())
-            .where(OutboxMessage.status == "failed").group_by(OutboxMessage.kind))
-    }
     alerts: dict[str, float] = {s: 0 for s in ("delivered", "failed", "pending")}
-    for status, count in session.execute(
-        select(OutboxMessage.status, func.count())
-        .where(OutboxMessage.kind == ALERT_KIND)
-        .group_by(OutboxMessage.status)
+    failed: dict[str, float] = {}
+    deliveries = GaugeMetricFamily("leadbot_integration_deliveries",
+                                   "Outbound webhook and CRM messages by delivery status.",
+                                   labels=["kind", "status"])
+    delivered: dict[tuple[str, str], float] = {
+        (kind, status): 0.0
+        for kind in INTEGRATION_KINDS for status in ("delivered", "failed", "pending")
+    }
+    failed_attempts: dict[str, float] = {kind: 0.0 for kind in INTEGRATION_KINDS}
+    for kind, status, count, attempts in session.execute(
+        select(OutboxMessage.kind, OutboxMessage.status, func.count(),
+               func.sum(OutboxMessage.attempts))
+        .group_by(OutboxMessage.kind, OutboxMessage.status)
     ):
-        alerts[str(status)] = count
+        if kind == ALERT_KIND:
+            alerts[str(status)] = count
+        if status == "failed":
+            failed[str(kind)] = count
+        if kind in INTEGRATION_KINDS:
+            delivered[(str(kind), str(status))] = count
+            # every attempt but the one that succeeded failed (a 5xx, a timeout, a refusal)
+            failed_attempts[str(kind)] += (
+                float(attempts or 0) - (count if status == "delivered" else 0))
+    for labels, value in sorted(delivered.items()):
+        deliveries.add_metric(list(labels), value)
     stages: dict[str, float] = {
         str(stage): float(count)
         for stage, count in session.execute(select(Lead.stage, func.count()).group_by(Lead.stage))
@@ -130,6 +145,10 @@ def sample_database(uow: UnitOfWork, now: datetime) -> list[GaugeMetricFamily]:
                "Outbox rows given up on (see each row's error), by kind.", "kind", failed),
         _gauge("leadbot_slack_alerts", "Slack lead alerts by delivery status.", "status", alerts),
         _gauge("leadbot_leads", "Leads by lifecycle stage.", "stage", stages),
+        deliveries,
+        _gauge("leadbot_integration_failed_attempts",
+               "Delivery attempts to webhooks and the CRM that failed (retried or given up).",
+               "kind", failed_attempts),
     ]
 
 

@@ -281,6 +281,14 @@ class FakeSlackApi:
                 return {"ok": True, "channel": channel_id, "ts": message["ts"]}
         return {"ok": False, "error": "message_not_found"}
 
+    def _api_chat_getPermalink(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel_id = self._channel_id(str(args.get("channel", "")))
+        ts = str(args.get("message_ts", ""))
+        if not any(m["ts"] == ts for m in self.state.messages.get(channel_id or "", [])):
+            return {"ok": False, "error": "message_not_found"}
+        return {"ok": True, "channel": channel_id,
+                "permalink": f"https://fake.slack.com/archives/{channel_id}/p{ts.replace('.', '')}"}
+
     def _api_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         if self._channel_id(str(args.get("channel", ""))) is None:
             return {"ok": False, "error": "channel_not_found"}

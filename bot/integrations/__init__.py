@@ -1,0 +1,1 @@
+"""Where a lead goes besides Slack: lead events, outbound webhooks, HubSpot."""

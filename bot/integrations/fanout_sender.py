@@ -1,0 +1,38 @@
+"""The outbox sender that fans lead events out (no network: the work is the transaction).
+
+`send` has nothing to do; `on_delivered` writes one row per subscribed destination
+in the transaction that marks the event done (see `bot.integrations.fanout`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.integrations.fanout import LeadEventRow, fan_out
+from bot.integrations.lead_events import LEAD_EVENT_KIND
+from bot.integrations.webhook_config import WebhookEndpoint
+from bot.outbox.worker import Delivered, Outcome
+from conversations.dsl import Script
+from storage.models import OutboxMessage
+from storage.unit_of_work import UnitOfWork
+
+
+class LeadEventFanOut:
+    kinds: Sequence[str] = (LEAD_EVENT_KIND,)
+
+    def __init__(self, *, endpoints: Sequence[WebhookEndpoint], hubspot: bool,
+                 script_provider: Callable[[], Script | None]) -> None:
+        self._endpoints = tuple(endpoints)
+        self._hubspot = hubspot
+        self._script = script_provider
+
+    def prepare(self, uow: UnitOfWork, row: OutboxMessage, now: datetime) -> LeadEventRow:
+        return LeadEventRow.from_payload(row.payload)
+
+    async def send(self, job: LeadEventRow) -> Outcome:
+        return Delivered({})
+
+    def on_delivered(self, uow: UnitOfWork, job: LeadEventRow, result: dict[str, Any], now: datetime) -> None:
+        fan_out(uow, job, endpoints=self._endpoints, hubspot=self._hubspot, script=self._script(), now=now)
