@@ -1,0 +1,119 @@
+"""The script editor page: the draft in a form view and a YAML view, with the preview beside it.
+
+Routes only translate: the draft is `bot.studio.drafts`, form edits are
+`bot.studio.form_edits`, checking and adding synonyms are the lifecycle service.
+"""
+
+from __future__ import annotations
+
+from starlette.responses import JSONResponse, Response
+
+from bot.lifecycle.errors import LifecycleError
+from bot.studio.drafts import (
+    DraftState,
+    DraftTooLarge,
+    current_draft,
+    draft_state,
+    lifecycle_of,
+    restart_draft,
+    save_draft,
+)
+from bot.studio.form_edits import apply_edit, parse_edit
+from bot.studio.form_view import path_json, script_form
+from bot.studio.pages.preview import chat_context
+from bot.studio.web import Page, get, post
+from bot.studio.yaml_edits import EditError
+from storage.studio import DraftConflict
+
+
+def _form_context(page: Page, state: DraftState, *, message: str = "",
+                  error: str = "") -> dict[str, object]:
+    form = script_form(state.data, list(state.problems)) if state.data is not None else None
+    return {"draft": state.record, "problems": state.problems, "form": form,
+            "problems_data": [problem.model_dump() for problem in state.problems],
+            "message": message, "error": error, "path_json": path_json,
+            "can_edit": page.allowed("marketer")}
+
+
+def editor(page: Page) -> Response:
+    state = current_draft(page.studio.container, by=page.user.email)
+    view = "yaml" if page.query.get("view") == "yaml" else "form"
+    return page.render("script.html", view=view, **_form_context(page, state),
+                       **chat_context(page))
+
+
+def edit(page: Page) -> Response:
+    """One form control changed: apply it to the draft and send the form back."""
+    container = page.studio.container
+    state = current_draft(container, by=page.user.email)
+    fields = {key: value for key, value in (page.form or {}).items() if isinstance(value, str)}
+    lifecycle = lifecycle_of(container)
+
+    def add_synonym(text: str, question: str, option: str, word: str,
+                    lang: str | None) -> tuple[str, int]:
+        added = lifecycle.add_synonym(text, question, option, word, lang)
+        return added.yaml_text, added.covered
+
+    try:
+        revision = int(fields.get("revision", ""))
+        default_lang = script_form(state.data or {}, []).default_lang
+        applied = apply_edit(state.record.yaml_text, parse_edit(fields),
+                             default_lang=default_lang, add_synonym=add_synonym)
+        record = save_draft(container.uow, applied.text, revision=revision,
+                            by=page.user.email, now=page.studio.now())
+    except (EditError, LifecycleError, DraftTooLarge) as exc:
+        return page.render("_script_form.html", **_form_context(page, state, error=str(exc)))
+    except ValueError:
+        return page.render("_script_form.html", **_form_context(
+            page, state, error="the page is out of date; reload it"))
+    except DraftConflict as exc:
+        fresh = draft_state(exc.current, lifecycle)
+        return page.render("_script_form.html", **_form_context(page, fresh, error=str(exc)))
+    return page.render("_script_form.html", **_form_context(
+        page, draft_state(record, lifecycle), message=applied.message))
+
+
+def save_yaml(page: Page) -> Response:
+    """The YAML view's text: saved as the draft; answers with its problems (for the gutter)."""
+    container = page.studio.container
+    lifecycle = lifecycle_of(container)
+    text = page.field("yaml")
+    wants_json = "application/json" in page.request.headers.get("accept", "")
+    try:
+        revision = int(page.field("revision"))
+    except ValueError:
+        return _yaml_refused(page, "the page is out of date; reload it", wants_json)
+    try:
+        record = save_draft(container.uow, text, revision=revision, by=page.user.email,
+                            now=page.studio.now())
+    except (DraftTooLarge, DraftConflict) as exc:
+        return _yaml_refused(page, str(exc), wants_json)
+    state = draft_state(record, lifecycle)
+    if wants_json:
+        return JSONResponse({
+            "revision": record.revision,
+            "problems": [problem.model_dump() for problem in state.problems],
+        })
+    return page.redirect("/script?view=yaml")
+
+
+def _yaml_refused(page: Page, message: str, wants_json: bool) -> Response:
+    if wants_json:
+        return JSONResponse({"error": message}, status_code=409)
+    state = current_draft(page.studio.container, by=page.user.email)
+    return page.render("script.html", view="yaml", status_code=409,
+                       **_form_context(page, state, error=message), **chat_context(page))
+
+
+def discard(page: Page) -> Response:
+    """Start the draft again from what is served now."""
+    restart_draft(page.studio.container, by=page.user.email)
+    return page.redirect("/script")
+
+
+ROUTES = [
+    get("/script", editor),
+    post("/script/edit", edit, role="marketer"),
+    post("/script/yaml", save_yaml, role="marketer"),
+    post("/script/discard", discard, role="marketer"),
+]
