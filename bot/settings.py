@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     slack_channel: str | None = None
 
     leadbot_api_key: SecretStr | None = None  # bearer key of POST /api/events
+    # Signs the workspace's session cookies; generated and kept in the database when unset.
+    leadbot_secret_key: SecretStr | None = None
 
     port: int = Field(default=8080, ge=1, le=65535)
     log_level: str = "INFO"

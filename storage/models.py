@@ -268,3 +268,48 @@ class StudioDismissal(Base):
     answer: Mapped[str] = mapped_column(String(191), primary_key=True)
     dismissed_by: Mapped[str] = mapped_column(String(191))
     dismissed_at: Mapped[datetime]
+
+class StudioUser(Base):
+    """A person who signs in to the web workspace (/studio): viewer, marketer or admin."""
+
+    __tablename__ = "studio_users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lower-case
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    # Set by `users add` / `reset-password` (a one-time password): change it at next sign-in.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped on disable, password change and reset: every cookie signed before is void.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    disabled_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    last_login_at: Mapped[datetime | None]
+
+
+class StudioLoginFailure(Base):
+    """One wrong sign-in: counted per account and per address for the lock-out."""
+
+    __tablename__ = "studio_login_failures"
+    __table_args__ = (
+        Index("ix_studio_login_failures_account_at", "account", "at"),
+        Index("ix_studio_login_failures_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account: Mapped[str] = mapped_column(String(320))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+
+
+class StudioAuditEntry(Base):
+    """Who changed what prospects see, or who may change it: publish, rollback, users…"""
+
+    __tablename__ = "studio_audit"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    subject: Mapped[str] = mapped_column(String(256))
+    detail: Mapped[str] = mapped_column(Text, default="")

@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 from telegram.error import TelegramError
 
 from bot.bootstrap import Container
+from bot.studio.app import studio_mount
 from bot.telegram.application import TelegramRuntime
 from bot.web.health import health_route
 from bot.web.metrics import UpdateMetrics, metrics_route
@@ -59,6 +60,7 @@ class WebParts:
     # `leadbot run` polls and starts its Telegram runtime itself.
     manage_telegram: bool = True
     metrics: UpdateMetrics = field(default_factory=UpdateMetrics)
+    studio: bool = True  # the marketers' workspace at /studio
     # Why the lifespan failed to start, for the CLI's one-line error (uvicorn only logs it).
     startup_error: BaseException | None = None
 
@@ -86,6 +88,8 @@ def create_app(parts: WebParts) -> Starlette:
                                     metrics=parts.metrics))
     routes += parts.slack_routes
     routes += events_api_routes(container)
+    if parts.studio:
+        routes.append(studio_mount(container))
     return Starlette(routes=routes, lifespan=_lifespan(parts))
 
 
@@ -136,4 +140,6 @@ def _paths(parts: WebParts) -> list[str]:
     if parts.telegram is not None and parts.webhook_secret:
         paths.append("/telegram/webhook")
     paths += [r.path for r in parts.slack_routes if isinstance(r, Route)]
+    if parts.studio:
+        paths.append("/studio")
     return paths
