@@ -11,9 +11,10 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.script_source import ScriptSource
+from bot.lifecycle.api import ScriptLifecycle
+from bot.lifecycle.source import DatabaseScriptSource
 from bot.service import AfterMessageHook, EraseHook, LeadService
-from bot.settings import Settings
+from bot.settings import DEFAULT_SCRIPT, Settings
 from bot.slack.booking import queue_booking_update
 from bot.slack.bridge import queue_alert_erasure, queue_thread_relays
 from conversations.loader import LoadedScript
@@ -41,13 +42,14 @@ class Container:
     settings: Settings
     engine: Engine
     session_factory: sessionmaker[Session]
-    script_source: ScriptSource
+    script_source: DatabaseScriptSource
     service: LeadService
+    lifecycle: ScriptLifecycle
     clock: Callable[[], datetime] = field(default=utc_now)
 
     @property
     def script(self) -> LoadedScript:
-        """The active script (reloaded when its file changes)."""
+        """The published script (picked up within LEADBOT_SCRIPT_RELOAD_SECONDS)."""
         return self.script_source.current()
 
     def uow(self) -> UnitOfWork:
@@ -66,18 +68,29 @@ def build(
     erase_hooks: Sequence[EraseHook] = (queue_alert_erasure,),
     migrate_database: bool | None = None,
 ) -> Container:
-    """Wire everything; raises ScriptError for a broken script before touching the database."""
-    source = ScriptSource(
-        script_path or settings.leadbot_script, interval=settings.leadbot_script_reload_seconds
-    )
+    """Wire everything; raises ScriptError when a script file to import is broken."""
     engine = create_database_engine(settings.database_url,
                                     concurrency=settings.database_concurrency)
-    if settings.leadbot_auto_migrate if migrate_database is None else migrate_database:
-        migrate.upgrade(engine)
-    session_factory = create_session_factory(engine)
+    try:
+        if settings.leadbot_auto_migrate if migrate_database is None else migrate_database:
+            migrate.upgrade(engine)
+        session_factory = create_session_factory(engine)
+        lifecycle = ScriptLifecycle(session_factory, clock=clock)
+        file = script_path or settings.leadbot_script
+        source = DatabaseScriptSource(
+            lifecycle,
+            lambda: UnitOfWork(session_factory),
+            file=None if Path(file).resolve() == DEFAULT_SCRIPT else Path(file),
+            bundled=DEFAULT_SCRIPT,
+            interval=settings.leadbot_script_reload_seconds,
+        )
+        source.start()
+    except BaseException:
+        engine.dispose()
+        raise
     service = LeadService(
         uow_factory=lambda: UnitOfWork(session_factory),
-        script=source.current,
+        script=source,
         clock=clock,
         hooks=hooks,
         erase_hooks=erase_hooks,
@@ -88,5 +101,6 @@ def build(
         session_factory=session_factory,
         script_source=source,
         service=service,
+        lifecycle=lifecycle,
         clock=clock,
     )

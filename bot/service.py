@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from conversations.answers import next_question
 from conversations.dsl import Script
@@ -71,6 +71,28 @@ class Handled:
     score: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class ServedScript:
+    """The script one chat's message runs under, and the stored version and variant it is."""
+
+    loaded: LoadedScript
+    version_number: int | None = None
+    experiment: str | None = None
+    variant: str | None = None
+
+
+@runtime_checkable
+class ScriptPicker(Protocol):
+    """Where scripts come from when they are versions in the database (bot.lifecycle.source)."""
+
+    def current(self) -> LoadedScript: ...
+
+    def for_chat(
+        self, channel: str, chat_id: str, started_at: datetime | None
+    ) -> ServedScript:
+        """Without reading the database: it is called inside the message's transaction."""
+
+
 class AfterMessageHook(Protocol):
     """Extra work in the message's transaction (e.g. relaying to a Slack thread)."""
 
@@ -94,17 +116,22 @@ class LeadService:
         self,
         *,
         uow_factory: Callable[[], UnitOfWork],
-        script: LoadedScript | Callable[[], LoadedScript],
+        script: LoadedScript | Callable[[], LoadedScript] | ScriptPicker,
         clock: Callable[[], datetime],
         hooks: Sequence[AfterMessageHook] = (),
         erase_hooks: Sequence[EraseHook] = (),
     ) -> None:
         self._uow_factory = uow_factory
-        # A callable is a live source (bot.script_source): each message uses the
-        # script current when it arrives.
-        self._script_of: Callable[[], LoadedScript] = (
-            script if callable(script) else lambda: script
-        )
+        # A picker serves stored versions and experiment variants per chat; a callable
+        # is a live script; each message uses the script current when it arrives.
+        self._picker = script if isinstance(script, ScriptPicker) else None
+        self._script_of: Callable[[], LoadedScript]
+        if isinstance(script, LoadedScript):
+            self._script_of = lambda: script
+        elif isinstance(script, ScriptPicker):
+            self._script_of = script.current
+        else:
+            self._script_of = script
         self._clock = clock
         self._hooks = tuple(hooks)
         self._erase_hooks = tuple(erase_hooks)
@@ -124,13 +151,15 @@ class LeadService:
     ) -> Handled:
         """Process one message; with `outbound`, queue the replies for that channel too."""
         now = self._clock()
-        loaded = self._script_of()
-        script = loaded.script
+        self._script_of()  # a live source checks for a new script here, outside the transaction
         with self._uow_factory() as uow:
             chat = uow.leads.load_chat(key.channel, key.chat_id, now=now, message_id=message_id)
             if chat is None:  # this message id was processed before
                 return Handled(lead_id=None, replies=(), events=(), duplicate=True)
             lead, active = chat
+            served = self._served(key, active[1] if active else None)
+            loaded = served.loaded
+            script = loaded.script
             _update_profile(lead, profile)
             state = self._load_state(script, active[1] if active else None, lead, profile)
             result = step(script, state, inbound, now)
@@ -139,12 +168,17 @@ class LeadService:
             if conversation_id is None or any(
                 isinstance(e, ConversationStarted) and e.restart for e in result.events
             ):
+                if conversation_id is not None:  # a restart: a new start gets its variant
+                    served = self._served(key, None)
                 conversation_id = uow.conversations.start(
                     lead_id=lead.id,
                     script_id=script.id,
                     script_version=loaded.version,
                     state=saved_state,
                     now=now,
+                    version_number=served.version_number,
+                    experiment=served.experiment,
+                    variant=served.variant,
                 )
             erased = self._apply_events(
                 script, uow, lead, conversation_id, state, result.state, result.events, now
@@ -218,6 +252,13 @@ class LeadService:
             )
             sent += bool(handled.replies)
         return sent
+
+    def _served(self, key: ConversationKey, saved: dict[str, object] | None) -> ServedScript:
+        if self._picker is None:
+            return ServedScript(self._script_of())
+        started = saved.get("started_at") if saved is not None else None
+        started_at = datetime.fromisoformat(started) if isinstance(started, str) else None
+        return self._picker.for_chat(key.channel, key.chat_id, started_at)
 
     def _load_state(
         self, script: Script, saved: dict[str, object] | None, lead: LeadRecord, profile: Profile

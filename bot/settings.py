@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///leadbot.db"
     leadbot_script: Path = DEFAULT_SCRIPT
     leadbot_auto_migrate: bool = True
-    # How often the script file is checked for a published change (0: on every message).
+    # How often each process checks for a newly published script (0: on every message).
     leadbot_script_reload_seconds: float = Field(default=2.0, ge=0)
     # Message transactions a process runs at once on PostgreSQL (SQLite: always one).
     database_concurrency: int = Field(default=1, ge=1, le=64)

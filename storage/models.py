@@ -119,6 +119,11 @@ class Conversation(Base):
     state: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # Which stored script version (script_versions.number) it started under, and the
+    # experiment variant it was assigned to (None outside experiments).
+    version_number: Mapped[int | None] = mapped_column(Integer)
+    experiment: Mapped[str | None] = mapped_column(String(64), index=True)
+    variant: Mapped[str | None] = mapped_column(String(32))
 
 
 class Answer(Base):
@@ -313,3 +318,37 @@ class StudioAuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64), index=True)
     subject: Mapped[str] = mapped_column(String(256))
     detail: Mapped[str] = mapped_column(Text, default="")
+
+class ScriptVersion(Base):
+    """One stored text of the question script; `number` counts up from 1."""
+
+    __tablename__ = "script_versions"
+
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    script_id: Mapped[str] = mapped_column(String(64))
+    yaml_text: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    author: Mapped[str] = mapped_column(String(191), index=True)
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    published_at: Mapped[datetime | None]
+
+
+class ScriptDeployment(Base):
+    """What is served from `created_at` on: one version, or an experiment's variants.
+
+    The row with the highest id is the active one; rows are never updated, so the
+    table is the audit trail of every publish, rollback and experiment.
+    """
+
+    __tablename__ = "script_deployments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    experiment: Mapped[str | None] = mapped_column(String(64))
+    # [{"name": "a", "version": 3, "weight": 50}, …]; one entry named "" outside experiments.
+    variants: Mapped[list[Any]] = mapped_column(JSON)
+    baseline_version: Mapped[int | None] = mapped_column(Integer)
+    author: Mapped[str] = mapped_column(String(191))
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]

@@ -312,9 +312,14 @@ class ConversationRepository:
 
     def start(
         self, *, lead_id: int, script_id: str, script_version: str, state: dict[str, Any],
-        now: datetime,
+        now: datetime, version_number: int | None = None, experiment: str | None = None,
+        variant: str | None = None,
     ) -> int:
-        """Start a new active conversation (ending any other); returns its id."""
+        """Start a new active conversation (ending any other); returns its id.
+
+        `version_number` is the stored script version it runs under; `experiment` and
+        `variant` the A/B variant it was assigned to, if any.
+        """
         self._session.execute(
             update(_CONVERSATIONS)
             .where(_CONVERSATIONS.c.lead_id == lead_id, _CONVERSATIONS.c.active.is_(True))
@@ -325,7 +330,8 @@ class ConversationRepository:
             .values(
                 lead_id=lead_id, script_id=script_id, script_version=script_version,
                 active=True, status=str(state.get("status", "new")), state=state,
-                created_at=now, updated_at=now,
+                created_at=now, updated_at=now, version_number=version_number,
+                experiment=experiment, variant=variant,
             )
             .returning(_CONVERSATIONS.c.id)
         )

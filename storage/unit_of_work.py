@@ -16,6 +16,7 @@ from storage.repositories import (
     LeadRepository,
     ProcessedMessageRepository,
 )
+from storage.scripts import ScriptRepository
 
 
 class UnitOfWork:
@@ -30,6 +31,7 @@ class UnitOfWork:
     processed: ProcessedMessageRepository
     key_values: KeyValueRepository
     leases: LeaseRepository
+    scripts: ScriptRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -44,6 +46,7 @@ class UnitOfWork:
         self.processed = ProcessedMessageRepository(self.session)
         self.key_values = KeyValueRepository(self.session)
         self.leases = LeaseRepository(self.session)
+        self.scripts = ScriptRepository(self.session)
         return self
 
     def __exit__(

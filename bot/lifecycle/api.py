@@ -14,9 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.lifecycle import records
+from bot.lifecycle.checking import check_text, content_hash, parse_or_problems
+from bot.lifecycle.diffing import compare
+from bot.lifecycle.errors import BadExperiment, InvalidScript, LifecycleError, UnknownVersion
 from bot.lifecycle.models import (
     Deployment,
     ExperimentStatus,
@@ -30,6 +36,10 @@ from bot.lifecycle.models import (
     Version,
     VersionSummary,
 )
+from conversations.dsl import Script
+from conversations.loader import MAX_SCRIPT_BYTES, ScriptError, UnreadableFile, read_utf8
+from storage.models import Answer
+from storage.unit_of_work import UnitOfWork
 
 
 def utc_now() -> datetime:
@@ -52,19 +62,28 @@ class ScriptLifecycle:
 
     def list_versions(self) -> list[VersionSummary]:
         """Every stored version, newest first."""
-        raise NotImplementedError
+        with self._uow() as uow:
+            active = records.served_numbers(uow.scripts.active())
+            return [records.summary_of(row, active=active) for row in uow.scripts.versions()]
 
     def get_version(self, number: int) -> Version:
         """One version with its YAML text; raises UnknownVersion."""
-        raise NotImplementedError
+        with self._uow() as uow:
+            row = uow.scripts.get(number)
+            if row is None:
+                raise UnknownVersion(number)
+            return records.version_of(row, active=records.served_numbers(uow.scripts.active()))
 
     def active_deployment(self) -> Deployment | None:
         """What is served now; None only before the first version is published."""
-        raise NotImplementedError
+        with self._uow() as uow:
+            row = uow.scripts.active()
+            return records.deployment_of(row) if row is not None else None
 
     def deployments(self, *, limit: int = 50) -> list[Deployment]:
         """The history of what was served, newest first (publishes, rollbacks, experiments)."""
-        raise NotImplementedError
+        with self._uow() as uow:
+            return [records.deployment_of(row) for row in uow.scripts.deployments(limit=limit)]
 
     # --- checking and comparing -----------------------------------------------------
 
@@ -74,17 +93,21 @@ class ScriptLifecycle:
         Empty when the script could be published. The lines and messages are those of
         `leadbot script check`.
         """
-        raise NotImplementedError
+        return check_text(yaml_text, filename=filename)[1]
 
     def diff(self, v1: int, v2: int) -> ScriptDiff:
         """What changed from version v1 to v2: questions, options, synonyms, points,
         thresholds and routing, with warnings about removed ids that stored answers use."""
-        raise NotImplementedError
+        first, second = self.get_version(v1), self.get_version(v2)
+        return self.diff_text(first.yaml_text, second.yaml_text, before=f"v{v1}", after=f"v{v2}")
 
     def diff_text(self, before_yaml: str, after_yaml: str, *, before: str = "active",
                   after: str = "draft") -> ScriptDiff:
-        """The same comparison for two texts (e.g. the active version and a draft)."""
-        raise NotImplementedError
+        """The same comparison for two texts (e.g. the active version and a draft);
+        raises InvalidScript when either does not parse."""
+        old, new = self._parse(before_yaml), self._parse(after_yaml)
+        return compare(old, before_yaml, new, after_yaml, before=before, after=after,
+                       used=self._used_options())
 
     # --- publishing -----------------------------------------------------------------
 
@@ -94,14 +117,120 @@ class ScriptLifecycle:
         Raises InvalidScript (nothing stored) when it has errors or failing examples.
         Ends a running experiment: everyone gets the published version.
         """
-        raise NotImplementedError
+        script, problems = check_text(yaml_text)
+        if script is None or problems:
+            raise InvalidScript(problems)
+        result = self._store_and_deploy(script, yaml_text, author=_who(author), note=note,
+                                        kind="publish")
+        assert result is not None  # only imports are conditional
+        return result
 
     def rollback(self, version: int | None = None, *, author: str, note: str = "") -> Deployment:
         """Serve an older version again (default: the one served before the active one).
 
-        Recorded as a new deployment, like a publish; raises UnknownVersion.
+        Recorded as a new deployment, like a publish; raises UnknownVersion, or
+        LifecycleError when there is nothing to roll back to.
         """
-        raise NotImplementedError
+        with self._uow() as uow:
+            uow.scripts.lock_for_change()
+            if version is None:
+                version = _previous_version(uow)
+            elif uow.scripts.get(version) is None:
+                raise UnknownVersion(version)
+            row = uow.scripts.deploy(kind="rollback", variants=records.single(version),
+                                     author=_who(author), note=note, now=self._clock())
+            deployment = records.deployment_of(row)
+            uow.commit()
+        return deployment
+
+    def import_file(self, path: Path, *, bundled: bool = False) -> PublishResult | None:
+        """Publish the file as a version authored `file:<path>` when its text differs from
+        what was last imported from that path; None when it does not.
+
+        `bundled` (the script shipped with leadbot) is imported only into a database that
+        has no version yet. Raises ScriptError when the file cannot be used.
+        """
+        path = Path(path).resolve()
+        try:
+            _, yaml_text = read_utf8(path, max_bytes=MAX_SCRIPT_BYTES,
+                                     too_big="the file is over 1 MB; is it a script?")
+        except UnreadableFile as exc:
+            raise ScriptError([exc.problem]) from None
+        author = "bundled" if bundled else f"file:{path}"
+        with self._uow() as uow:
+            if bundled and uow.scripts.marker():
+                return None
+            last = uow.scripts.last_by(author)
+            if last is not None and last.content_hash == content_hash(yaml_text):
+                return None
+        parsed = parse_or_problems(yaml_text, filename=str(path))
+        if isinstance(parsed, list):
+            from conversations.loader import Problem as LoaderProblem
+
+            raise ScriptError(LoaderProblem(str(path), p.line, p.column, p.path, p.message)
+                              for p in parsed)
+        return self._store_and_deploy(parsed, yaml_text, author=author, note=f"imported {path}",
+                                      kind="import", only_if_changed_from=author,
+                                      only_if_empty=bundled)
+
+    def _store_and_deploy(
+        self, script: Script, yaml_text: str, *, author: str, note: str, kind: str,
+        only_if_changed_from: str | None = None, only_if_empty: bool = False,
+    ) -> PublishResult | None:
+        digest = content_hash(yaml_text)
+        now = self._clock()
+        with self._uow() as uow:
+            uow.scripts.lock_for_change()
+            # Checked again under the lock: processes starting together import once.
+            if only_if_empty and uow.scripts.marker():
+                return None
+            if only_if_changed_from is not None:
+                last = uow.scripts.last_by(only_if_changed_from)
+                if last is not None and last.content_hash == digest:
+                    return None
+            active = uow.scripts.active()
+            old_text = None
+            if active is not None:
+                old_text = uow.scripts.texts([records.variants_of(active)[0].version])
+            row = uow.scripts.with_hash(digest) if only_if_changed_from is None else None
+            created = row is None
+            if row is None:
+                row = uow.scripts.add(script_id=script.id, yaml_text=yaml_text,
+                                      content_hash=digest, author=author, note=note, now=now)
+            deployment = uow.scripts.deploy(kind=kind, variants=records.single(row.number),
+                                            author=author, note=note, now=now)
+            summary = records.summary_of(row, active={row.number})
+            result = PublishResult(
+                version=summary, deployment=records.deployment_of(deployment), created=created,
+                warnings=tuple(self._warnings(uow, old_text, script)),
+            )
+            uow.commit()
+        return result
+
+    def _warnings(self, uow: UnitOfWork, old_text: dict[int, str] | None,
+                  script: Script) -> list[str]:
+        """Removed pinned ids, and option ids stored answers use (compared to the active)."""
+        if not old_text:
+            return []
+        text = next(iter(old_text.values()))
+        old = parse_or_problems(text, filename="active")
+        if isinstance(old, list):
+            return []
+        return list(compare(old, text, script, "", before="active", after="new",
+                            used=_used_options(uow.session)).warnings)
+
+    def _uow(self) -> UnitOfWork:
+        return UnitOfWork(self._sessions)
+
+    def _used_options(self) -> set[tuple[str, str | None]]:
+        with self._uow() as uow:
+            return _used_options(uow.session)
+
+    def _parse(self, yaml_text: str) -> Script:
+        parsed = parse_or_problems(yaml_text, filename="script.yaml")
+        if isinstance(parsed, list):
+            raise InvalidScript(parsed)
+        return parsed
 
     # --- replay ---------------------------------------------------------------------
 
@@ -155,3 +284,31 @@ class ScriptLifecycle:
     ) -> list[UnmatchedSuggestion]:
         """Frequent unmatched answers, each with the closest option of the active script."""
         raise NotImplementedError
+
+
+def _who(author: str) -> str:
+    author = " ".join(author.split())
+    if not author:
+        raise LifecycleError("say who makes the change (author)")
+    return author[:191]
+
+
+def _used_options(session: Session) -> set[tuple[str, str | None]]:
+    """(question, option) pairs that stored answers use."""
+    query = select(Answer.question_id, Answer.option_id).where(
+        Answer.option_id.is_not(None)).distinct()
+    return {(question, option) for question, option in session.execute(query)}
+
+
+def _previous_version(uow: UnitOfWork) -> int:
+    """The version served before the active deployment's version."""
+    history = uow.scripts.deployments(limit=200)
+    if not history:
+        raise LifecycleError("nothing is published yet; nothing to roll back")
+    current = records.variants_of(history[0])[0].version
+    for row in history[1:]:
+        version = records.variants_of(row)[0].version
+        if version != current:
+            return version
+    raise LifecycleError(f"version {current} is the only one ever served; "
+                         "name the version to serve: `leadbot script rollback VERSION`")
