@@ -11,7 +11,7 @@ from starlette.staticfiles import StaticFiles
 from bot.bootstrap import Container
 from bot.studio.accounts import LockoutPolicy
 from bot.studio.guard import StudioGuard
-from bot.studio.pages import account
+from bot.studio.pages import account, preview, script
 from bot.studio.sessions import SessionSigner, stored_secret_key
 from bot.studio.web import PREFIX, Studio, StudioRoute
 
@@ -19,6 +19,8 @@ from bot.studio.web import PREFIX, Studio, StudioRoute
 # `ROUTES` list and add it here (see bot/studio/__init__.py).
 PAGE_ROUTES: tuple[list[StudioRoute], ...] = (
     account.ROUTES,
+    script.ROUTES,
+    preview.ROUTES,
 )
 
 

@@ -110,8 +110,8 @@ def draft_data(text: str) -> dict[str, Any] | None:
 
 
 def lifecycle_of(container: Container) -> ScriptLifecycle:
-    """The lifecycle service on the process's database and clock."""
-    return ScriptLifecycle(container.session_factory, clock=container.clock)
+    """The process's lifecycle service (one per container, built by the composition root)."""
+    return container.lifecycle
 
 
 def current_draft(container: Container, *, by: str) -> DraftState:

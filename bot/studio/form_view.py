@@ -83,6 +83,12 @@ class ScriptForm:
     scoring: dict[str, Any]
     problems: dict[str, list[Problem]] = field(default_factory=dict)  # by path
 
+    def question_by_id(self, question_id: str) -> QuestionForm | None:
+        for question in self.questions:
+            if question.id == question_id:
+                return question
+        return None
+
     def problems_under(self, path: NodePath, *, but: tuple[NodePath, ...] = ()) -> list[Problem]:
         """Problems about `path` or anything inside it, except inside the `but` paths."""
         def inside(problem_path: str, prefix: str) -> bool:

@@ -29,7 +29,10 @@ from storage.studio import DraftConflict
 def _form_context(page: Page, state: DraftState, *, message: str = "",
                   error: str = "") -> dict[str, object]:
     form = script_form(state.data, list(state.problems)) if state.data is not None else None
-    return {"draft": state.record, "problems": state.problems, "form": form,
+    wanted = page.field("section") or page.query.get("section", "")
+    if form is not None and form.question_by_id(wanted) is None and wanted != "general":
+        wanted = form.questions[0].id if form.questions else "general"
+    return {"draft": state.record, "section": wanted, "problems": state.problems, "form": form,
             "problems_data": [problem.model_dump() for problem in state.problems],
             "message": message, "error": error, "path_json": path_json,
             "can_edit": page.allowed("marketer")}
