@@ -11,7 +11,7 @@ from starlette.staticfiles import StaticFiles
 from bot.bootstrap import Container
 from bot.studio.accounts import LockoutPolicy
 from bot.studio.guard import StudioGuard
-from bot.studio.pages import account, preview, script
+from bot.studio.pages import account, experiments, inbox, preview, script, versions
 from bot.studio.sessions import SessionSigner, stored_secret_key
 from bot.studio.web import PREFIX, Studio, StudioRoute
 
@@ -21,6 +21,9 @@ PAGE_ROUTES: tuple[list[StudioRoute], ...] = (
     account.ROUTES,
     script.ROUTES,
     preview.ROUTES,
+    versions.ROUTES,
+    experiments.ROUTES,
+    inbox.ROUTES,
 )
 
 
