@@ -19,6 +19,8 @@ import click
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
+from bot.cli_experiments import experiment
+from bot.cli_lifecycle import SCRIPT_COMMANDS
 from bot.cli_reports import export, report
 from bot.settings import DEFAULT_SCRIPT, Settings
 from conversations.loader import LoadedScript, ScriptError, load_script
@@ -381,6 +383,9 @@ def db_upgrade() -> None:
 
 main.add_command(report)
 main.add_command(export)
+main.add_command(experiment)
+for _command in SCRIPT_COMMANDS:
+    script.add_command(_command)
 
 __all__ = ["DEFAULT_SCRIPT", "main"]
 

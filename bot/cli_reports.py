@@ -122,7 +122,9 @@ def _output(path: Path | None) -> Iterator[TextIO]:
 @click.option("--since", help="First day (YYYY-MM-DD) of the leads' first message.")
 @click.option("--until", help="Last day included (YYYY-MM-DD), or a moment excluded.")
 @click.option("--script", "script_id", help="Only conversations of this script id.")
-@click.option("--by", help="Group by source, campaign or language.")
+@click.option("--by", help="Group by source, campaign or language; or variant (an A/B "
+              "experiment: the latest, or --experiment NAME).")
+@click.option("--experiment", "experiment_name", help="With --by variant: which experiment.")
 @click.option("--format", "fmt", help="table (default), csv or json.")
 @click.option("--campaigns", "campaigns_path", type=click.Path(path_type=Path),
               help="Campaign spend file (YAML) for cost per lead, MQL and SQL.")
@@ -135,6 +137,7 @@ def report(
     until: str | None,
     script_id: str | None,
     by: str | None,
+    experiment_name: str | None,
     fmt: str | None,
     campaigns_path: Path | None,
     html_path: Path | None,
@@ -142,7 +145,13 @@ def report(
     """The funnel: started, each question, completed, MQL, SQL, claimed; timings and costs."""
     if ctx.invoked_subcommand is not None:
         return
-    _check_choice("--by", by, GROUPINGS)
+    if by == "variant":  # experiments: counted per conversation by the lifecycle service
+        from bot.cli_experiments import show_status
+
+        _check_choice("--format", fmt, ("table", "json"))
+        show_status(experiment_name, fmt or "table")
+        return
+    _check_choice("--by", by, (*GROUPINGS, "variant"))
     _check_choice("--format", fmt, REPORT_FORMATS)
     filters, window = _period(since, until)
     filters = Filters(filters.since, filters.until, script_id, by)

@@ -16,12 +16,15 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+import time
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.lifecycle import records
 from bot.lifecycle.checking import check_text, content_hash, parse_or_problems
 from bot.lifecycle.diffing import compare
+from bot.lifecycle.experiments import check_variants
 from bot.lifecycle.errors import BadExperiment, InvalidScript, LifecycleError, UnknownVersion
 from bot.lifecycle.models import (
     Deployment,
@@ -36,7 +39,14 @@ from bot.lifecycle.models import (
     Version,
     VersionSummary,
 )
+from bot.lifecycle.replay import Replayer, replay_all
+from bot.lifecycle.replay_inputs import load_conversations
+from bot.lifecycle.suggestions import suggestion
+from bot.lifecycle.synonyms import with_synonym
+from bot.lifecycle.variant_stats import variant_counts
+from bot.reports.unmatched import count_unmatched, load_unmatched_texts
 from conversations.dsl import Script
+from conversations.matching import ACCEPT_CONFIDENCE, match_answer
 from conversations.loader import MAX_SCRIPT_BYTES, ScriptError, UnreadableFile, read_utf8
 from storage.models import Answer
 from storage.unit_of_work import UnitOfWork
@@ -124,6 +134,24 @@ class ScriptLifecycle:
                                         kind="publish")
         assert result is not None  # only imports are conditional
         return result
+
+    def save_version(self, yaml_text: str, *, author: str, note: str = "") -> VersionSummary:
+        """Store the text as a version without serving it (or return the identical one).
+
+        Raises InvalidScript like `publish`; serve it later with `rollback(number)`.
+        """
+        script, problems = check_text(yaml_text)
+        if script is None or problems:
+            raise InvalidScript(problems)
+        digest = content_hash(yaml_text)
+        with self._uow() as uow:
+            uow.scripts.lock_for_change()
+            row = uow.scripts.with_hash(digest) or uow.scripts.add(
+                script_id=script.id, yaml_text=yaml_text, content_hash=digest,
+                author=_who(author), note=note, now=self._clock())
+            summary = records.summary_of(row, active=records.served_numbers(uow.scripts.active()))
+            uow.commit()
+        return summary
 
     def rollback(self, version: int | None = None, *, author: str, note: str = "") -> Deployment:
         """Serve an older version again (default: the one served before the active one).
@@ -240,9 +268,23 @@ class ScriptLifecycle:
         """Run stored conversations through the candidate and through the active version.
 
         In memory with the pure engine: writes nothing and sends nothing. `since` keeps
-        conversations started at or after it; `limit` the most recent N.
+        conversations started at or after it; `limit` the most recent N. Raises
+        InvalidScript when the candidate does not parse.
         """
-        raise NotImplementedError
+        if limit is not None and limit < 1:
+            raise LifecycleError(f"--limit {limit} must be at least 1")
+        candidate = self._parse(yaml_text)
+        began = time.perf_counter()
+        with self._uow() as uow:
+            active = uow.scripts.active()
+            active_number = records.variants_of(active)[0].version if active else None
+            active_text = uow.scripts.texts([active_number]) if active_number else {}
+            stored = load_conversations(uow.session, since=since, limit=limit)
+        baseline = self._parse(active_text[active_number]) if active_number else candidate
+        results, totals = replay_all(stored, Replayer(baseline), Replayer(candidate))
+        return ReplayReport(active_version=active_number, totals=totals,
+                            conversations=tuple(results),
+                            seconds=time.perf_counter() - began)
 
     # --- experiments ----------------------------------------------------------------
 
@@ -253,17 +295,82 @@ class ScriptLifecycle:
 
         A chat's variant is a hash of its channel, chat id and the experiment name, so
         every process agrees; conversations already running keep their version.
+        Raises BadExperiment or UnknownVersion, changing nothing.
         """
-        raise NotImplementedError
+        check_variants(name, variants)
+        who = _who(author)
+        with self._uow() as uow:
+            uow.scripts.lock_for_change()
+            for variant in variants:
+                if uow.scripts.get(variant.version) is None:
+                    raise UnknownVersion(variant.version)
+            active = uow.scripts.active()
+            if active is not None and active.experiment is not None:
+                raise BadExperiment(f"experiment {active.experiment!r} is running; stop it "
+                                    "first (`leadbot experiment stop`)")
+            if uow.scripts.deployments(limit=1, experiment=name):
+                raise BadExperiment(f"an experiment named {name!r} already ran; pick a new name")
+            row = uow.scripts.deploy(
+                kind="experiment_start", experiment=name,
+                variants=[v.model_dump() for v in variants], author=who, note=note,
+                now=self._clock(),
+                baseline_version=records.variants_of(active)[0].version if active else None,
+            )
+            deployment = records.deployment_of(row)
+            uow.commit()
+        return deployment
 
     def experiment_status(self, name: str | None = None) -> ExperimentStatus | None:
-        """The running experiment (or the named one): per variant, started, completed,
-        MQL, SQL, conversion with its 95 % interval, significance and median time to SQL."""
-        raise NotImplementedError
+        """The running experiment (or the named one, or the latest): per variant, started,
+        completed, MQL, SQL, conversion with its 95 % interval, significance and median
+        time to SQL. None when there has never been one; UnknownExperiment for a bad name."""
+        with self._uow() as uow:
+            if name is None:
+                started = next((d for d in uow.scripts.deployments()
+                                if d.kind == "experiment_start"), None)
+                if started is None:
+                    return None
+                name = started.experiment
+            assert name is not None
+            rows = uow.scripts.deployments(experiment=name)
+            start = next((d for d in rows if d.kind == "experiment_start"), None)
+            if start is None:
+                raise BadExperiment(f"no experiment named {name!r}; "
+                                    "`leadbot experiment status` shows the latest")
+            stop = next((d for d in rows if d.kind == "experiment_stop"), None)
+            active = uow.scripts.active()
+            variants = records.variants_of(start)
+            counts = variant_counts(uow.session, name, variants)
+            return ExperimentStatus(
+                name=name, running=active is not None and active.id == start.id,
+                started_at=start.created_at, started_by=start.author,
+                stopped_at=stop.created_at if stop else None,
+                kept=stop.note.removeprefix("kept ").split(":")[0] if stop else None,
+                variants=counts,
+            )
 
     def stop_experiment(self, name: str, keep: str, *, author: str, note: str = "") -> Deployment:
         """Serve the kept variant's version to everyone from now on."""
-        raise NotImplementedError
+        who = _who(author)
+        with self._uow() as uow:
+            uow.scripts.lock_for_change()
+            active = uow.scripts.active()
+            if active is None or active.experiment != name or active.kind != "experiment_start":
+                running = active.experiment if active is not None else None
+                raise BadExperiment(f"experiment {name!r} is not running" + (
+                    f" ({running!r} is)" if running else " (none is)"))
+            variants = records.variants_of(active)
+            kept = next((v for v in variants if v.name == keep), None)
+            if kept is None:
+                raise BadExperiment(f"experiment {name!r} has no variant {keep!r}; its variants "
+                                    f"are {', '.join(v.name for v in variants)}")
+            row = uow.scripts.deploy(
+                kind="experiment_stop", experiment=name, variants=records.single(kept.version),
+                author=who, note=f"kept {keep}" + (f": {note}" if note else ""),
+                now=self._clock())
+            deployment = records.deployment_of(row)
+            uow.commit()
+        return deployment
 
     # --- synonyms -------------------------------------------------------------------
 
@@ -271,8 +378,26 @@ class ScriptLifecycle:
         self, yaml_text: str, question: str, option: str, text: str, lang: str | None = None
     ) -> SynonymAdded:
         """The script with `text` added to the option's synonyms (comments and layout kept)
-        and how many stored unmatched answers to the question it now understands."""
-        raise NotImplementedError
+        and how many stored unmatched answers to the question it now understands.
+
+        Raises LifecycleError for an unknown question or option, InvalidScript when the
+        result does not parse. Stores nothing: publish the text to serve it."""
+        script = self._parse(yaml_text)
+        language = lang or script.lang
+        if language not in script.languages:
+            raise LifecycleError(f"the script has no language {language!r}; it has "
+                                 f"{', '.join(script.languages)}")
+        new_text = with_synonym(yaml_text, question, option, text, language)
+        new_script = self._parse(new_text)
+        with self._uow() as uow:
+            texts = load_unmatched_texts(uow.session, since=None, until=None)
+        target = new_script.question(question)
+        covered = 0
+        for qid, raw, _ in texts:
+            if qid == question:
+                match = match_answer(target, raw, lang=language)
+                covered += match.option_id == option and match.confidence >= ACCEPT_CONFIDENCE
+        return SynonymAdded(new_text, covered)
 
     def suggest_for_unmatched(
         self,
@@ -283,7 +408,15 @@ class ScriptLifecycle:
         limit: int = 20,
     ) -> list[UnmatchedSuggestion]:
         """Frequent unmatched answers, each with the closest option of the active script."""
-        raise NotImplementedError
+        with self._uow() as uow:
+            texts = load_unmatched_texts(uow.session, since=since, until=until)
+            active = uow.scripts.active()
+            number = records.variants_of(active)[0].version if active else None
+            script_text = uow.scripts.texts([number]).get(number) if number else None
+        script = self._parse(script_text) if script_text else None
+        order = script.question_ids() if script else ()
+        items = count_unmatched(texts, question_order=order, only_question=question, limit=limit)
+        return [suggestion(script, item) for item in items]
 
 
 def _who(author: str) -> str:

@@ -1,0 +1,188 @@
+"""Replay: stored conversations through a script with the pure engine, in memory.
+
+Each conversation is rebuilt the way its prospect lived it: `/start` (with its
+campaign payload), then, for each question the script asks, the answers the
+prospect gave to that question, in order, until one is understood — a tapped
+button is tapped again when the option still exists, and read as its words when
+it does not. A question the prospect never answered ends the replay there; a
+question the script no longer asks is simply not asked. Engagement (webinars,
+downloads…) is applied afterwards at the time it happened.
+
+Only the order of inputs matters to the flow, not their times, so the flow runs at
+a fixed instant and every state reached is remembered by its input prefix:
+conversations that share a beginning (most tap the same buttons) share the work.
+The result is exactly what running each conversation alone would give.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Final
+
+from bot.lifecycle.models import ConversationReplay, Outcome, ReplayTotals, Stage
+from bot.lifecycle.replay_inputs import Attempt, StoredConversation
+from conversations.dsl import Script, options_of
+from conversations.engine import step
+from conversations.exchange import Inbound
+from conversations.routing import route_for
+from conversations.state import ConversationState
+from conversations.turn import options_chosen, score_state
+
+FLOW_TIME: Final = datetime(2026, 1, 1, tzinfo=UTC)
+MAX_STEPS: Final = 200
+MAX_REMEMBERED: Final = 200_000  # states kept for shared prefixes before starting afresh
+STAGE_RANK: Final[dict[str, int]] = {"disqualified": 0, "new": 1, "engaged": 2, "mql": 3, "sql": 4}
+Key = tuple[object, ...]
+
+
+class Replayer:
+    """Replays conversations through one script; keep one per script for a whole run."""
+
+    def __init__(self, script: Script) -> None:
+        self.script = script
+        self._states: dict[Key, tuple[ConversationState, bool]] = {}
+        self._outcomes: dict[Key, tuple[Outcome, frozenset[int], frozenset[int]]] = {}
+        self._options = {q.id: {o.id for o in options_of(q)} for q in script.questions}
+
+    def replay(self, conversation: StoredConversation) -> tuple[Outcome, frozenset[int],
+                                                                 frozenset[int]]:
+        """The outcome, and which typed attempts (by position) were understood and which not."""
+        if len(self._states) > MAX_REMEMBERED:
+            self._states.clear()
+            self._outcomes.clear()
+        state, key, understood, failed = self._flow(conversation)
+        if not conversation.engagement:
+            cached = self._outcomes.get(key)
+            if cached is None:
+                cached = (self._outcome(state, FLOW_TIME, failed_questions(conversation, failed)),
+                          frozenset(understood), frozenset(failed))
+                self._outcomes[key] = cached
+            return cached
+        at = FLOW_TIME
+        for action, at in conversation.engagement:
+            state = step(self.script, state, Inbound(kind="engagement", text=action), at).state
+        outcome = self._outcome(state, max(at, FLOW_TIME),
+                                failed_questions(conversation, failed))
+        return outcome, frozenset(understood), frozenset(failed)
+
+    def _flow(self, conversation: StoredConversation) -> tuple[ConversationState, Key, set[int],
+                                                                set[int]]:
+        script = self.script
+        source = conversation.source
+        key: Key = (conversation.lang, source)
+        remembered = self._states.get(key)
+        if remembered is None:
+            fresh = ConversationState.fresh(script_id=script.id, lang=conversation.lang)
+            start = Inbound(kind="command", command="start", args=(source,) if source else (),
+                            language_code=conversation.lang)
+            remembered = (step(script, fresh, start, FLOW_TIME).state, True)
+            self._states[key] = remembered
+        state = remembered[0]
+        queues = {q: deque(items) for q, items in _numbered(conversation.attempts)}
+        understood: set[int] = set()
+        failed: set[int] = set()
+        for _ in range(MAX_STEPS):
+            question = state.current
+            if state.status != "active" or question is None:
+                break
+            queue = queues.get(question)
+            if not queue:
+                break  # the prospect never answered it (or stopped here)
+            number, attempt = queue.popleft()
+            token = self._token(question, attempt)
+            key = (*key, question, token)
+            remembered = self._states.get(key)
+            if remembered is None:
+                after = step(script, state, self._inbound(question, token), FLOW_TIME).state
+                remembered = (after, question in after.answers and (
+                    question not in state.answers or after.answers[question] != state.answers[question]))
+                self._states[key] = remembered
+            state, recorded = remembered
+            if token[0] == "t":
+                (understood if recorded else failed).add(number)
+        return state, key, understood, failed
+
+    def _token(self, question: str, attempt: Attempt) -> tuple[str, str]:
+        if attempt.option is not None and attempt.option in self._options.get(question, ()):
+            return ("c", attempt.option)
+        return ("t", attempt.text)
+
+    @staticmethod
+    def _inbound(question: str, token: tuple[str, str]) -> Inbound:
+        if token[0] == "c":
+            return Inbound(kind="choice", choice=f"a:{question}:{token[1]}")
+        return Inbound(kind="text", text=token[1])
+
+    def _outcome(self, state: ConversationState, at: datetime,
+                 unmatched: tuple[str, ...]) -> Outcome:
+        score, _ = score_state(self.script, state, at)
+        route = None
+        if state.stage == "sql":
+            routed = route_for(self.script, options_chosen(state), stage=state.stage,
+                               fit=score.fit, intent=score.intent)
+            route = routed[1].channel if routed else None
+        asked = state.history + ((state.current,) if state.current else ())
+        return Outcome(stage=_stage(state.stage), temperature=score.temperature,
+                       score=score.total, route=route, completed=state.status == "completed",
+                       asked=tuple(dict.fromkeys(asked)), unmatched=unmatched)
+
+
+def _numbered(attempts: dict[str, tuple[Attempt, ...]]) -> Iterable[tuple[str, list[tuple[int, Attempt]]]]:
+    """Attempts with a number unique within the conversation (its position overall)."""
+    number = 0
+    for question, items in attempts.items():
+        numbered = []
+        for attempt in items:
+            numbered.append((number, attempt))
+            number += 1
+        yield question, numbered
+
+
+def failed_questions(conversation: StoredConversation, failed: set[int]) -> tuple[str, ...]:
+    names = []
+    for question, items in _numbered(conversation.attempts):
+        if any(number in failed for number, _ in items):
+            names.append(question)
+    return tuple(names)
+
+
+def _stage(stage: str) -> Stage:
+    return stage if stage in STAGE_RANK else "new"  # type: ignore[return-value]
+
+
+def replay_all(
+    conversations: Iterable[StoredConversation], old: Replayer, new: Replayer
+) -> tuple[list[ConversationReplay], ReplayTotals]:
+    """Every conversation under both scripts, and what would change in total."""
+    results = []
+    up = down = gained = lost = routes = understood_now = unmatched_now = 0
+    added: dict[str, int] = {}
+    skipped: dict[str, int] = {}
+    for conversation in conversations:
+        before, ok_before, failed_before = old.replay(conversation)
+        after, ok_after, failed_after = new.replay(conversation)
+        rank_before, rank_after = STAGE_RANK[before.stage], STAGE_RANK[after.stage]
+        up += rank_after > rank_before
+        down += rank_after < rank_before
+        gained += after.stage == "sql" and before.stage != "sql"
+        lost += before.stage == "sql" and after.stage != "sql"
+        routes += before.stage == after.stage == "sql" and before.route != after.route
+        understood_now += len(failed_before & ok_after)
+        unmatched_now += len(ok_before & failed_after)
+        for question in after.asked:
+            if question not in before.asked:
+                added[question] = added.get(question, 0) + 1
+        for question in before.asked:
+            if question not in after.asked:
+                skipped[question] = skipped.get(question, 0) + 1
+        results.append(ConversationReplay(conversation_id=conversation.conversation_id,
+                                          lead_id=conversation.lead_id, old=before, new=after))
+    totals = ReplayTotals(
+        conversations=len(results), changed=sum(r.changed for r in results), moved_up=up,
+        moved_down=down, alerts_gained=gained, alerts_lost=lost, routes_changed=routes,
+        newly_understood=understood_now, newly_unmatched=unmatched_now,
+        questions_added=added, questions_skipped=skipped,
+    )
+    return results, totals
