@@ -3,7 +3,7 @@
 Each control of the form posts an `op` and the YAML `path` it edits (a JSON list,
 e.g. `["questions", 0, "ask"]`), plus what it carries (a language, a value, an
 index). Parsing refuses anything malformed with a message; applying is
-`bot.studio.yaml_edits`, and adding a synonym is the lifecycle service's own edit.
+`conversations.source_edits`, and adding a synonym is the lifecycle service's own edit.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from bot.studio.yaml_edits import (
+from conversations.source_edits import (
     EditError,
     NodePath,
     add_item,

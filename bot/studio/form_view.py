@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.lifecycle.models import Problem
-from bot.studio.yaml_edits import NodePath
+from conversations.source_edits import NodePath
 
 BANDED_TYPES = ("number", "money", "timeframe")
 

@@ -22,7 +22,7 @@ from bot.studio.form_edits import apply_edit, parse_edit
 from bot.studio.form_view import path_json, script_form
 from bot.studio.pages.preview import chat_context
 from bot.studio.web import Page, get, post
-from bot.studio.yaml_edits import EditError
+from conversations.source_edits import EditError
 from storage.studio import DraftConflict
 
 

@@ -1,7 +1,8 @@
-"""Form edits applied to a script's YAML text in place: only the edited span changes.
+"""In-place edits of a script's YAML source: only the edited span of text changes.
 
-The form view changes one thing at a time (a wording, a label, a synonym, points,
-a band's end, a threshold, the order of questions, an option added or removed).
+The workspace's form view and `leadbot script synonym add` change one thing at a
+time (a wording, a label, a synonym, points, a band's end, a threshold, the order
+of questions, an option added or removed).
 Each edit finds the node it concerns in the composed YAML (the same parser and
 positions as `conversations.loader`) and rewrites that span of text only, so
 comments, blank lines, quoting and the layout of everything else stay as the

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.studio.yaml_edits import (
+from conversations.source_edits import (
     EditError,
     add_item,
     delete_key,
@@ -176,3 +176,19 @@ def test_edits_refuse_what_they_cannot_do_with_a_clear_message() -> None:
         add_item(SMALL, ("greeting",), "x")
     with pytest.raises(EditError, match="no item"):
         remove_item(SMALL, ("questions", 0, "options"), 7)
+
+
+def test_the_lifecycle_adds_a_synonym_in_place_bands_included() -> None:
+    from bot.lifecycle.errors import LifecycleError
+    from bot.lifecycle.synonyms import with_synonym
+
+    after = with_synonym(DEFAULT, "sector", "software", "editeur de progiciels", "fr")
+    assert len(changed_lines(DEFAULT, after)) == 2
+    # A band of a question that also has options (budget: bands + "unknown").
+    band = with_synonym(DEFAULT, "budget", "5k_20k", "a few grand", "en")
+    assert data(band)["questions"][2]["bands"][1]["synonyms"] == {"en": ["a few grand"]}
+    parse_script(band, filename="draft.yaml")
+    with pytest.raises(LifecycleError, match="already a synonym"):
+        with_synonym(DEFAULT, "sector", "software", "SaaS", "en")
+    with pytest.raises(LifecycleError, match="no option 'nope'"):
+        with_synonym(DEFAULT, "sector", "nope", "x", "en")
