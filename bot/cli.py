@@ -22,6 +22,7 @@ from sqlalchemy.exc import OperationalError
 from bot.cli_experiments import experiment
 from bot.cli_lifecycle import SCRIPT_COMMANDS
 from bot.cli_reports import export, report
+from bot.cli_users import users
 from bot.settings import DEFAULT_SCRIPT, Settings
 from conversations.loader import LoadedScript, ScriptError, load_script
 
@@ -163,21 +164,28 @@ def _run_process(settings: Settings, main_coroutine: Any) -> None:
 @click.option("--script", "script_path", type=click.Path(path_type=Path), default=None,
               help="Script to run (default: LEADBOT_SCRIPT or the bundled one).")
 def run(script_path: Path | None) -> None:
-    """Telegram long polling + Slack endpoints on PORT + background jobs, one process."""
+    """The workspace on PORT (/studio), Slack endpoints, background jobs and, with
+    TELEGRAM_BOT_TOKEN, Telegram long polling: one process."""
     from bot.runtime import run_all
+    from bot.studio.first_run import first_admin_lines, workspace_line
 
     settings = load_settings()
-    if settings.telegram_bot_token is None:
-        fail("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its token "
-             "(or try the bot without Telegram: `leadbot chat`)")
     _start_logging(settings)
     container = _build_or_fail(settings, script_path)
+    if settings.telegram_bot_token is None:
+        click.echo("leadbot: Telegram is not connected: create a bot with @BotFather, "
+                   "`export TELEGRAM_BOT_TOKEN=…` and run `leadbot run` again "
+                   "(or try the bot in the workspace's preview, or with `leadbot chat`)")
+    for line in first_admin_lines(container):
+        click.echo(line)
 
     def started(runtime: Any) -> None:
-        click.echo(f"leadbot: @{runtime.bot_username} is answering on Telegram (Ctrl+C to stop)")
+        click.echo(f"leadbot: @{runtime.bot_username} is answering on Telegram")
 
     try:
-        _run_process(settings, run_all(container, port=settings.port, started=started))
+        _run_process(settings, run_all(
+            container, port=settings.port, started=started,
+            web_ready=lambda port: click.echo(workspace_line(port))))
     finally:
         container.close()
 
@@ -200,9 +208,13 @@ def serve(script_path: Path | None, host: str, max_connections: int, with_jobs: 
     _start_logging(settings)
     container = _build_or_fail(settings, script_path)
     options = ServeOptions(host=host, with_jobs=with_jobs, max_connections=max_connections)
+    from bot.studio.first_run import first_admin_lines
+
+    for line in first_admin_lines(container):
+        click.echo(line)
 
     def ready(port: int) -> None:
-        log.info("serving on %s:%s", host, port)
+        log.info("serving on %s:%s (workspace at /studio/)", host, port)
 
     try:
         _run_process(settings, serve_app(container, port=settings.port, options=options,
@@ -386,6 +398,7 @@ main.add_command(export)
 main.add_command(experiment)
 for _command in SCRIPT_COMMANDS:
     script.add_command(_command)
+main.add_command(users)
 
 __all__ = ["DEFAULT_SCRIPT", "main"]
 

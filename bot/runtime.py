@@ -193,12 +193,12 @@ async def run_all(
     container: Container, *, port: int, stop: asyncio.Event | None = None,
     telegram_options: TelegramOptions | None = None, job_options: JobOptions | None = None,
     started: Callable[[TelegramRuntime], None] | None = None,
+    web_ready: Callable[[int], None] | None = None, host: str = "0.0.0.0",
 ) -> None:
-    """`leadbot run`: long polling + Slack endpoints on `port` + background jobs, one process."""
+    """`leadbot run`: the workspace, Slack endpoints and background jobs on `port`, plus
+    Telegram long polling when a token is set, in one process."""
     settings = container.settings
     token = settings.telegram_bot_token
-    if token is None:
-        raise StartupError("TELEGRAM_BOT_TOKEN is not set")
     stop = stop or asyncio.Event()
     slack = _slack(container)
     jobs = BackgroundJobs(service=container.service, slack=slack.delivery, options=job_options)
@@ -210,21 +210,21 @@ async def run_all(
 
     metrics = UpdateMetrics()  # filled by the poller, shown on /metrics
     with stop_on_signals(stop):
-        polling = asyncio.create_task(run_polling(
-            token=token.get_secret_value(), base_url=settings.telegram_api_base_url,
-            service=container.service, uow_factory=container.uow, clock=container.clock,
-            options=telegram_options or _default_telegram_options(container),
-            handle_signals=False, started=on_started, stop_event=stop, observe=metrics.observe,
-        ), name="polling")
-        http: asyncio.Task[None] | None = None
-        # HTTP when something needs it: Slack's endpoints, or the events API.
-        if slack.routes or settings.leadbot_api_key is not None:
-            parts = WebParts(container=container, slack_routes=slack.routes,
-                             manage_telegram=False, metrics=metrics)
-            http = asyncio.create_task(serve_http(create_app(parts), host="0.0.0.0", port=port,
-                                                  stop=stop), name="http")
+        tasks: list[asyncio.Task[None]] = []
+        if token is not None:
+            tasks.append(asyncio.create_task(run_polling(
+                token=token.get_secret_value(), base_url=settings.telegram_api_base_url,
+                service=container.service, uow_factory=container.uow, clock=container.clock,
+                options=telegram_options or _default_telegram_options(container),
+                handle_signals=False, started=on_started, stop_event=stop,
+                observe=metrics.observe,
+            ), name="polling"))
+        # HTTP always: the workspace (/studio), Slack's endpoints, the events API, metrics.
+        parts = WebParts(container=container, slack_routes=slack.routes,
+                         manage_telegram=False, metrics=metrics)
+        tasks.append(asyncio.create_task(serve_http(
+            create_app(parts), host=host, port=port, stop=stop, ready=web_ready), name="http"))
         jobs.start()
-        tasks = [polling] + ([http] if http else [])
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
