@@ -103,8 +103,17 @@ def _existing(uow: UnitOfWork, email: str) -> StudioUser:
     return user
 
 
+def _keep_an_admin(uow: UnitOfWork, user: StudioUser) -> None:
+    """Refuse the change that would leave no active admin (nobody could manage users)."""
+    admins = [u for u in StudioUserRepository(uow.session).all()
+              if u.role == "admin" and u.disabled_at is None and u.id != user.id]
+    if user.role == "admin" and user.disabled_at is None and not admins:
+        raise AccountError(f"{user.email} is the last active admin; make someone else admin first")
+
+
 def disable_user(uow: UnitOfWork, *, email: str, actor: str, now: datetime) -> None:
     user = _existing(uow, email)
+    _keep_an_admin(uow, user)
     if user.disabled_at is None:
         user.disabled_at = now
         user.session_epoch += 1  # signs them out everywhere
@@ -119,6 +128,8 @@ def enable_user(uow: UnitOfWork, *, email: str, actor: str, now: datetime) -> No
 
 def set_role(uow: UnitOfWork, *, email: str, role: Role, actor: str, now: datetime) -> None:
     user = _existing(uow, email)
+    if role != "admin":
+        _keep_an_admin(uow, user)
     user.role = role
     user.session_epoch += 1
     record_audit(uow, actor=actor, action="user.role", subject=user.email,

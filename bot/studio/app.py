@@ -11,7 +11,8 @@ from starlette.staticfiles import StaticFiles
 from bot.bootstrap import Container
 from bot.studio.accounts import LockoutPolicy
 from bot.studio.guard import StudioGuard
-from bot.studio.pages import account, experiments, inbox, preview, script, versions
+from bot.studio.pages import account, audit, users
+from bot.studio.pages import experiments, inbox, preview, script, versions
 from bot.studio.sessions import SessionSigner, stored_secret_key
 from bot.studio.web import PREFIX, Studio, StudioRoute
 
@@ -19,6 +20,8 @@ from bot.studio.web import PREFIX, Studio, StudioRoute
 # `ROUTES` list and add it here (see bot/studio/__init__.py).
 PAGE_ROUTES: tuple[list[StudioRoute], ...] = (
     account.ROUTES,
+    users.ROUTES,
+    audit.ROUTES,
     script.ROUTES,
     preview.ROUTES,
     versions.ROUTES,
