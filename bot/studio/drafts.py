@@ -9,6 +9,7 @@ and messages as `leadbot script check`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +20,9 @@ import yaml
 
 from bot.bootstrap import Container
 from bot.lifecycle.api import ScriptLifecycle
+from bot.lifecycle.checking import check_text
 from bot.lifecycle.models import Problem
+from conversations.dsl import Script
 from conversations.loader import StrictLoader
 from storage.studio import DraftRecord, StudioRepository
 from storage.unit_of_work import UnitOfWork
@@ -96,8 +99,20 @@ def save_draft(
         return record
 
 
+@functools.lru_cache(maxsize=16)
+def checked(yaml_text: str) -> tuple[Script | None, tuple[Problem, ...]]:
+    """The lifecycle's check of a draft (`ScriptLifecycle.validate` is this check): the
+    script when it parses, and every problem.
+
+    Kept for the last few texts: checking the bundled script takes about a second, and
+    the editor, the preview and the versions page ask about the same draft in turn.
+    """
+    script, problems = check_text(yaml_text, filename="draft.yaml")
+    return script, tuple(problems)
+
+
 def draft_state(record: DraftRecord, lifecycle: ScriptLifecycle) -> DraftState:
-    problems = tuple(lifecycle.validate(record.yaml_text, filename="draft.yaml"))
+    _, problems = checked(record.yaml_text)
     return DraftState(record=record, problems=problems, data=draft_data(record.yaml_text))
 
 
@@ -114,11 +129,14 @@ def lifecycle_of(container: Container) -> ScriptLifecycle:
     return container.lifecycle
 
 
+def draft_record(container: Container, *, by: str) -> DraftRecord:
+    """The draft's text and revision, without checking it."""
+    return load_draft(container.uow, lifecycle_of(container), script_path=container.script.path,
+                      by=by, now=container.clock())
+
+
 def current_draft(container: Container, *, by: str) -> DraftState:
-    lifecycle = lifecycle_of(container)
-    record = load_draft(container.uow, lifecycle, script_path=container.script.path, by=by,
-                        now=container.clock())
-    return draft_state(record, lifecycle)
+    return draft_state(draft_record(container, by=by), lifecycle_of(container))
 
 
 def restart_draft(container: Container, *, by: str) -> DraftRecord:

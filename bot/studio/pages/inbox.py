@@ -13,10 +13,9 @@ from starlette.responses import Response
 
 from bot.lifecycle.errors import LifecycleError
 from bot.lifecycle.models import UnmatchedSuggestion
-from bot.studio.drafts import current_draft, lifecycle_of, save_draft
+from bot.studio.drafts import checked, draft_record, lifecycle_of, save_draft
 from bot.studio.web import Page, get, post
 from conversations.dsl import Option, Script, options_of
-from conversations.loader import ScriptError, parse_script
 from storage.studio import DraftConflict, StudioRepository
 
 PER_QUESTION = 20
@@ -32,11 +31,8 @@ class InboxQuestion:
 
 
 def _draft_script(page: Page) -> Script:
-    draft = current_draft(page.studio.container, by=page.user.email)
-    try:
-        return parse_script(draft.record.yaml_text, filename="draft.yaml")
-    except ScriptError:
-        return page.studio.container.script.script  # the draft is broken: offer what is served
+    script, _ = checked(draft_record(page.studio.container, by=page.user.email).yaml_text)
+    return script or page.studio.container.script.script  # broken draft: what is served
 
 
 def _mapped(options: tuple[Option, ...]) -> dict[str, str]:
@@ -74,11 +70,10 @@ def map_answer(page: Page) -> Response:
     """Add the answer to the option's synonyms in the draft."""
     container = page.studio.container
     question, option, text = page.field("question"), page.field("option"), page.field("text")
-    draft = current_draft(container, by=page.user.email)
+    draft = draft_record(container, by=page.user.email)
     try:
-        added = lifecycle_of(container).add_synonym(
-            draft.record.yaml_text, question, option, text)
-        save_draft(container.uow, added.yaml_text, revision=draft.record.revision,
+        added = lifecycle_of(container).add_synonym(draft.yaml_text, question, option, text)
+        save_draft(container.uow, added.yaml_text, revision=draft.revision,
                    by=page.user.email, now=page.studio.now())
     except (LifecycleError, DraftConflict) as exc:
         return inbox_page(page, error=str(exc), status_code=422)

@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from bot.studio.drafts import current_draft
+from bot.studio.drafts import checked, draft_record
 from bot.studio.preview import (
     PREVIEW_FIRST_NAME,
     PreviewSession,
@@ -22,7 +22,6 @@ from bot.studio.slack_card import card_view
 from bot.studio.web import Page, get, post
 from conversations.dsl import Script
 from conversations.exchange import Inbound
-from conversations.loader import ScriptError, parse_script
 from conversations.turn import MAX_INPUT_CHARS
 from storage.studio import StudioRepository
 
@@ -32,12 +31,14 @@ def _owner(page: Page) -> str:
 
 
 def _draft_script(page: Page) -> tuple[Script | None, int]:
-    """The draft as a runnable script, or None (and how many problems stop it)."""
-    state = current_draft(page.studio.container, by=page.user.email)
-    try:
-        return parse_script(state.record.yaml_text, filename="draft.yaml"), 0
-    except ScriptError as exc:
-        return None, len(exc.problems)
+    """The draft as a runnable script, or None (and how many problems stop it).
+
+    Failing examples do not stop the preview: the script runs, and trying it is how
+    a marketer finds out why an example fails.
+    """
+    record = draft_record(page.studio.container, by=page.user.email)
+    script, problems = checked(record.yaml_text)
+    return script, 0 if script is not None else len(problems)
 
 
 def _load(page: Page) -> PreviewSession:

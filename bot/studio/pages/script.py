@@ -13,6 +13,8 @@ from bot.studio.drafts import (
     DraftState,
     DraftTooLarge,
     current_draft,
+    draft_data,
+    draft_record,
     draft_state,
     lifecycle_of,
     restart_draft,
@@ -24,6 +26,8 @@ from bot.studio.pages.preview import chat_context
 from bot.studio.web import Page, get, post
 from conversations.source_edits import EditError
 from storage.studio import DraftConflict
+
+MAX_ATTEMPTS = 3
 
 
 def _form_context(page: Page, state: DraftState, *, message: str = "",
@@ -46,34 +50,52 @@ def editor(page: Page) -> Response:
 
 
 def edit(page: Page) -> Response:
-    """One form control changed: apply it to the draft and send the form back."""
+    """One form control changed: apply it to the draft and send the form back.
+
+    Fields send their edits one by one as they change, so the user's own previous edit
+    may land after this page was drawn, or while this one runs: a form edit is then
+    applied on top of it. An edit from someone else since the page was drawn is a
+    conflict: the form comes back with their version and nothing is changed.
+    """
     container = page.studio.container
-    state = current_draft(container, by=page.user.email)
-    fields = {key: value for key, value in (page.form or {}).items() if isinstance(value, str)}
     lifecycle = lifecycle_of(container)
+    fields = {key: value for key, value in (page.form or {}).items() if isinstance(value, str)}
 
     def add_synonym(text: str, question: str, option: str, word: str,
                     lang: str | None) -> tuple[str, int]:
         added = lifecycle.add_synonym(text, question, option, word, lang)
         return added.yaml_text, added.covered
 
+    record = draft_record(container, by=page.user.email)
     try:
         revision = int(fields.get("revision", ""))
-        default_lang = script_form(state.data or {}, []).default_lang
-        applied = apply_edit(state.record.yaml_text, parse_edit(fields),
-                             default_lang=default_lang, add_synonym=add_synonym)
-        record = save_draft(container.uow, applied.text, revision=revision,
-                            by=page.user.email, now=page.studio.now())
-    except (EditError, LifecycleError, DraftTooLarge) as exc:
-        return page.render("_script_form.html", **_form_context(page, state, error=str(exc)))
-    except ValueError:
+        form_edit = parse_edit(fields)
+    except (ValueError, EditError) as exc:
+        message = str(exc) if isinstance(exc, EditError) else "the page is out of date; reload it"
         return page.render("_script_form.html", **_form_context(
-            page, state, error="the page is out of date; reload it"))
-    except DraftConflict as exc:
-        fresh = draft_state(exc.current, lifecycle)
-        return page.render("_script_form.html", **_form_context(page, fresh, error=str(exc)))
+            page, draft_state(record, lifecycle), error=message))
+    for _ in range(MAX_ATTEMPTS):
+        if revision != record.revision and record.updated_by == page.user.email:
+            revision = record.revision
+        try:
+            default_lang = script_form(draft_data(record.yaml_text) or {}, []).default_lang
+            applied = apply_edit(record.yaml_text, form_edit, default_lang=default_lang,
+                                 add_synonym=add_synonym)
+            saved = save_draft(container.uow, applied.text, revision=revision,
+                               by=page.user.email, now=page.studio.now())
+        except (EditError, LifecycleError, DraftTooLarge) as exc:
+            return page.render("_script_form.html", **_form_context(
+                page, draft_state(record, lifecycle), error=str(exc)))
+        except DraftConflict as exc:
+            record = exc.current
+            if record.updated_by == page.user.email:
+                continue  # our own edit got in first: apply this one on top
+            return page.render("_script_form.html", **_form_context(
+                page, draft_state(record, lifecycle), error=str(exc)))
+        return page.render("_script_form.html", **_form_context(
+            page, draft_state(saved, lifecycle), message=applied.message))
     return page.render("_script_form.html", **_form_context(
-        page, draft_state(record, lifecycle), message=applied.message))
+        page, draft_state(record, lifecycle), error="the draft is busy; try again"))
 
 
 def save_yaml(page: Page) -> Response:

@@ -130,7 +130,18 @@
     if (list) list.scrollTop = list.scrollHeight;
   }
 
+  // Form edits are sent as fields change and may come back out of order: never let an
+  // older draft's form replace a newer one.
+  function dropStaleForm(event) {
+    var target = event.detail.target;
+    if (!target || target.id !== "form-view") return;
+    var incoming = /data-revision="(\d+)"/.exec(event.detail.serverResponse || "");
+    var shown = parseInt(target.getAttribute("data-revision") || "0", 10);
+    if (incoming && parseInt(incoming[1], 10) < shown) event.detail.shouldSwap = false;
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.body.addEventListener("htmx:beforeSwap", dropStaleForm);
     var cm = setupYaml();
     document.addEventListener("click", function (event) {
       var target = event.target;
