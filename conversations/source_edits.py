@@ -54,21 +54,23 @@ def child(node: yaml.Node, key: Key) -> yaml.Node | None:
     if isinstance(node, yaml.MappingNode) and isinstance(key, str):
         for key_node, value_node in node.value:
             if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
-                return value_node
+                found: yaml.Node = value_node
+                return found
     if isinstance(node, yaml.SequenceNode) and isinstance(key, int):
         if 0 <= key < len(node.value):
-            return node.value[key]
+            item: yaml.Node = node.value[key]
+            return item
     return None
 
 
 def find(root: yaml.Node, path: NodePath) -> Located | None:
-    node: yaml.Node | None = root
+    node: yaml.Node = root
     parent: yaml.Node | None = None
     for key in path:
-        assert node is not None
-        parent, node = node, child(node, key)
-        if node is None:
+        found = child(node, key)
+        if found is None:
             return None
+        parent, node = node, found
     return Located(node=node, parent=parent, key=path[-1] if path else None)
 
 

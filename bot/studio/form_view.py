@@ -130,7 +130,8 @@ def _options(qpath: NodePath, question: dict[str, Any], languages: tuple[str, ..
             if not isinstance(option, dict):
                 continue
             path = (*qpath, kind, index)
-            points = option.get("points") if isinstance(option.get("points"), dict) else {}
+            raw_points = option.get("points")
+            points: dict[str, Any] = raw_points if isinstance(raw_points, dict) else {}
             upper_key = None
             if kind == "bands":
                 upper_key = "below" if "below" in option else "max"

@@ -6,6 +6,8 @@ Routes only translate: the draft is `bot.studio.drafts`, form edits are
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.responses import JSONResponse, Response
 
 from bot.lifecycle.errors import LifecycleError
@@ -31,7 +33,7 @@ MAX_ATTEMPTS = 3
 
 
 def _form_context(page: Page, state: DraftState, *, message: str = "",
-                  error: str = "") -> dict[str, object]:
+                  error: str = "") -> dict[str, Any]:
     form = script_form(state.data, list(state.problems)) if state.data is not None else None
     wanted = page.field("section") or page.query.get("section", "")
     if form is not None and form.question_by_id(wanted) is None and wanted != "general":
