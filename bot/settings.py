@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     slack_channel: str | None = None
 
     leadbot_api_key: SecretStr | None = None  # bearer key of POST /api/events
+    # Campaign spend file (YAML, as `leadbot report --campaigns`): the workspace's cost per SQL.
+    leadbot_campaigns: Path | None = None
     # Signs the workspace's session cookies; generated and kept in the database when unset.
     leadbot_secret_key: SecretStr | None = None
 

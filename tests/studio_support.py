@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 
 from bot.bootstrap import Container, build
 from bot.settings import Settings
-from bot.studio.accounts import LockoutPolicy, add_user, change_password
+from bot.studio.accounts import add_user, change_password
 from bot.studio.roles import Role
 from bot.web.app import WebParts, create_app
 from storage.models import StudioUser
@@ -56,13 +56,9 @@ def make_user(container: Container, email: str, role: Role, *,
     return email
 
 
-def studio_app(container: Container, lockout: LockoutPolicy | None = None) -> Starlette:
-    app = create_app(WebParts(container=container))
-    if lockout is not None:
-        for route in app.routes:
-            if getattr(route, "path", "") == "/studio":
-                route.app.user_middleware[0].kwargs["studio"].lockout = lockout  # type: ignore
-    return app
+def studio_app(container: Container) -> Starlette:
+    """`leadbot serve`'s app (the same factory) for this container."""
+    return create_app(WebParts(container=container))
 
 
 def client(app: Starlette, *, address: str = "127.0.0.1", https: bool = False

@@ -229,6 +229,8 @@ async def test_metrics_and_health_need_no_workspace_session(container: Container
     async with client(studio_app(container)) as http:
         assert (await http.get("/metrics")).status_code == 200
         assert (await http.get("/healthz")).status_code == 200
+        front = await http.get("/")  # the app's bare address opens the workspace
+        assert front.status_code == 302 and front.headers["location"] == "/studio/"
 
 
 async def test_one_time_password_must_be_changed_first(container: Container) -> None:

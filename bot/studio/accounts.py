@@ -91,7 +91,8 @@ def ensure_first_admin(uow: UnitOfWork, *, now: datetime) -> str | None:
         return None
     try:
         return add_user(uow, email=FIRST_ADMIN_EMAIL, role="admin", actor="leadbot", now=now)
-    except AccountError:
+    except AccountError:  # another process created it between our count and our insert
+        uow.rollback()
         return None
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import BaseRoute, Mount
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.bootstrap import Container
 from bot.studio.accounts import LockoutPolicy
 from bot.studio.guard import StudioGuard
+from bot.studio.pages import funnel, leads
 from bot.studio.pages import account, audit, users
 from bot.studio.pages import experiments, inbox, preview, script, versions
 from bot.studio.sessions import SessionSigner, stored_secret_key
@@ -20,6 +23,8 @@ from bot.studio.web import PREFIX, Studio, StudioRoute
 # `ROUTES` list and add it here (see bot/studio/__init__.py).
 PAGE_ROUTES: tuple[list[StudioRoute], ...] = (
     account.ROUTES,
+    funnel.ROUTES,
+    leads.ROUTES,
     users.ROUTES,
     audit.ROUTES,
     script.ROUTES,
@@ -54,6 +59,15 @@ def studio_mount(container: Container, *, lockout: LockoutPolicy | None = None) 
                                      name="static")]
     app = Starlette(routes=routes, middleware=[Middleware(StudioGuard, studio=studio)])
     return Mount(PREFIX, app=app, name="studio")
+
+
+def front_door() -> Route:
+    """GET / → the workspace, so the bare address of the app opens it."""
+
+    async def redirect(_request: Request) -> Response:
+        return RedirectResponse(PREFIX + "/", status_code=302)
+
+    return Route("/", redirect, methods=["GET"])
 
 
 def _environment() -> Environment:

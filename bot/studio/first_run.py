@@ -7,14 +7,24 @@ first sign-in.
 
 from __future__ import annotations
 
+import logging
+
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.bootstrap import Container
 from bot.studio.accounts import FIRST_ADMIN_EMAIL, ensure_first_admin
 
+log = logging.getLogger(__name__)
+
 
 def first_admin_lines(container: Container) -> list[str]:
-    with container.uow() as uow:
-        password = ensure_first_admin(uow, now=container.clock())
-        uow.commit()
+    try:
+        with container.uow() as uow:
+            password = ensure_first_admin(uow, now=container.clock())
+            uow.commit()
+    except SQLAlchemyError as exc:  # e.g. LEADBOT_AUTO_MIGRATE=false on an old schema
+        log.warning("could not check the workspace's accounts: %s", type(exc).__name__)
+        return ["leadbot: the workspace's accounts are not readable; run `leadbot db upgrade`"]
     if password is None:
         return []
     return [f"leadbot: first workspace account: {FIRST_ADMIN_EMAIL}, one-time password "

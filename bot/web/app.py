@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Route
 from telegram.error import TelegramError
 
 from bot.bootstrap import Container
-from bot.studio.app import studio_mount
+from bot.studio.app import front_door, studio_mount
 from bot.telegram.application import TelegramRuntime
 from bot.web.health import health_route
 from bot.web.metrics import UpdateMetrics, metrics_route
@@ -89,7 +89,7 @@ def create_app(parts: WebParts) -> Starlette:
     routes += parts.slack_routes
     routes += events_api_routes(container)
     if parts.studio:
-        routes.append(studio_mount(container))
+        routes += [studio_mount(container), front_door()]
     return Starlette(routes=routes, lifespan=_lifespan(parts))
 
 

@@ -39,14 +39,14 @@ def _set_cookie(response: Response, request: Request, name: str, value: str, max
 
 
 def _login_form(request: Request, studio: Studio, *, error: str = "", email: str = "",
-                status: int = 200) -> Response:
+                status: int = 200, next_path: str | None = None) -> Response:
     token = studio.signer.load_login_token(request.cookies.get(LOGIN_COOKIE))
     fresh = token is None
     token = token or new_csrf_token()
     templates: Environment = studio.templates
     html = templates.get_template("login.html").render(
         csrf_token=token, error=error, email=email, prefix=PREFIX, static=f"{PREFIX}/static",
-        next=_safe_next(request.query_params.get("next", PREFIX + "/")))
+        next=_safe_next(next_path or request.query_params.get("next", PREFIX + "/")))
     response = HTMLResponse(html, status_code=status)
     if fresh:
         _set_cookie(response, request, LOGIN_COOKIE, studio.signer.dump_login_token(token),
@@ -84,7 +84,8 @@ async def login_submit(request: Request) -> Response:
 
     session, error = await asyncio.to_thread(check)
     if session is None:
-        return _login_form(request, studio, error=error, email=email, status=401)
+        return _login_form(request, studio, error=error, email=email, status=401,
+                           next_path=str(form.get("next") or ""))
     target = _safe_next(str(form.get("next") or PREFIX + "/"))
     response = RedirectResponse(target, status_code=303)
     _set_cookie(response, request, SESSION_COOKIE, studio.signer.dump(session), SESSION_SECONDS)
