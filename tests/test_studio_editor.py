@@ -150,6 +150,13 @@ async def test_publish_and_rollback_are_audited_and_viewers_cannot(sqlite_url: s
             assert container.lifecycle.active_deployment().version == 1  # type: ignore[union-attr]
             diff = (await http.get("/studio/versions/diff?from=1&to=2")).text
             assert "What does your company do?" in diff
+            # Discarding the draft starts it again from what is served (version 1 now).
+            await http.post("/studio/script/edit", data={
+                "op": "text", "path": json.dumps(["greeting"]), "lang": "en",
+                "value": "Throwaway greeting", "revision": "0", "section": "general"})
+            assert "Throwaway greeting" in draft_text(container)
+            assert (await http.post("/studio/script/discard")).status_code == 303
+            assert draft_text(container) == container.lifecycle.get_version(1).yaml_text
         assert audit_actions(container) == ["script.publish", "script.rollback"]
 
 
