@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.lifecycle import records
-from bot.lifecycle.checking import check_text, content_hash, parse_or_problems
+from bot.lifecycle.checking import content_hash, example_problems, parse_or_problems
 from bot.lifecycle.diffing import compare
 from bot.lifecycle.experiments import check_variants
 from bot.lifecycle.errors import BadExperiment, InvalidScript, LifecycleError, UnknownVersion
@@ -52,6 +52,9 @@ from storage.models import Answer
 from storage.unit_of_work import UnitOfWork
 
 
+PARSED_KEPT = 16
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -67,6 +70,9 @@ class ScriptLifecycle:
     ) -> None:
         self._sessions = session_factory
         self._clock = clock
+        # Parsing the bundled script takes about half a second: a version is parsed once
+        # per process (start-up import, serving, replays and diffs share it).
+        self._parsed: dict[str, Script] = {}
 
     # --- versions -------------------------------------------------------------------
 
@@ -103,7 +109,8 @@ class ScriptLifecycle:
         Empty when the script could be published. The lines and messages are those of
         `leadbot script check`.
         """
-        return check_text(yaml_text, filename=filename)[1]
+        parsed = self.parsed(yaml_text, filename=filename)
+        return parsed if isinstance(parsed, list) else example_problems(parsed, yaml_text)
 
     def diff(self, v1: int, v2: int) -> ScriptDiff:
         """What changed from version v1 to v2: questions, options, synonyms, points,
@@ -127,9 +134,7 @@ class ScriptLifecycle:
         Raises InvalidScript (nothing stored) when it has errors or failing examples.
         Ends a running experiment: everyone gets the published version.
         """
-        script, problems = check_text(yaml_text)
-        if script is None or problems:
-            raise InvalidScript(problems)
+        script = self._checked(yaml_text)
         result = self._store_and_deploy(script, yaml_text, author=_who(author), note=note,
                                         kind="publish")
         assert result is not None  # only imports are conditional
@@ -140,9 +145,7 @@ class ScriptLifecycle:
 
         Raises InvalidScript like `publish`; serve it later with `rollback(number)`.
         """
-        script, problems = check_text(yaml_text)
-        if script is None or problems:
-            raise InvalidScript(problems)
+        script = self._checked(yaml_text)
         digest = content_hash(yaml_text)
         with self._uow() as uow:
             uow.scripts.lock_for_change()
@@ -191,7 +194,7 @@ class ScriptLifecycle:
             last = uow.scripts.last_by(author)
             if last is not None and last.content_hash == content_hash(yaml_text):
                 return None
-        parsed = parse_or_problems(yaml_text, filename=str(path))
+        parsed = self.parsed(yaml_text, filename=str(path))
         if isinstance(parsed, list):
             from conversations.loader import Problem as LoaderProblem
 
@@ -241,7 +244,7 @@ class ScriptLifecycle:
         if not old_text:
             return []
         text = next(iter(old_text.values()))
-        old = parse_or_problems(text, filename="active")
+        old = self.parsed(text, filename="active")
         if isinstance(old, list):
             return []
         return list(compare(old, text, script, "", before="active", after="new",
@@ -254,8 +257,31 @@ class ScriptLifecycle:
         with self._uow() as uow:
             return _used_options(uow.session)
 
+    def parsed(self, yaml_text: str, *, filename: str = "script.yaml") -> Script | list[Problem]:
+        """The script (parsed once per process for each text), or its problems by line."""
+        key = content_hash(yaml_text)
+        known = self._parsed.get(key)
+        if known is not None:
+            return known
+        parsed = parse_or_problems(yaml_text, filename=filename)
+        if isinstance(parsed, Script):
+            if len(self._parsed) >= PARSED_KEPT:
+                del self._parsed[next(iter(self._parsed))]
+            self._parsed[key] = parsed
+        return parsed
+
+    def _checked(self, yaml_text: str) -> Script:
+        """The script when it could be published; InvalidScript (errors, failing examples)."""
+        parsed = self.parsed(yaml_text)
+        if isinstance(parsed, list):
+            raise InvalidScript(parsed)
+        problems = example_problems(parsed, yaml_text)
+        if problems:
+            raise InvalidScript(problems)
+        return parsed
+
     def _parse(self, yaml_text: str) -> Script:
-        parsed = parse_or_problems(yaml_text, filename="script.yaml")
+        parsed = self.parsed(yaml_text)
         if isinstance(parsed, list):
             raise InvalidScript(parsed)
         return parsed
@@ -273,15 +299,16 @@ class ScriptLifecycle:
         """
         if limit is not None and limit < 1:
             raise LifecycleError(f"--limit {limit} must be at least 1")
-        candidate = self._parse(yaml_text)
         began = time.perf_counter()
+        candidate = self._parse(yaml_text)
         with self._uow() as uow:
             active = uow.scripts.active()
             active_number = records.variants_of(active)[0].version if active else None
             active_text = uow.scripts.texts([active_number]) if active_number else {}
             stored = load_conversations(uow.session, since=since, limit=limit)
         baseline = self._parse(active_text[active_number]) if active_number else candidate
-        results, totals = replay_all(stored, Replayer(baseline), Replayer(candidate))
+        results, totals = replay_all(stored, Replayer(baseline), Replayer(candidate),
+                                     old_version=active_number)
         return ReplayReport(active_version=active_number, totals=totals,
                             conversations=tuple(results),
                             seconds=time.perf_counter() - began)

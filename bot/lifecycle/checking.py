@@ -44,15 +44,6 @@ def example_problems(script: Script, yaml_text: str) -> list[Problem]:
     return problems
 
 
-def check_text(yaml_text: str, *, filename: str = "script.yaml") -> tuple[Script | None,
-                                                                         list[Problem]]:
-    """(the script when it parses, every problem); publishable when the list is empty."""
-    parsed = parse_or_problems(yaml_text, filename=filename)
-    if isinstance(parsed, list):
-        return None, parsed
-    return parsed, example_problems(parsed, yaml_text)
-
-
 def _example_lines(yaml_text: str) -> list[tuple[int, int]]:
     """Line and column of each item of the top-level `examples:` list."""
     root = yaml.compose(yaml_text, Loader=StrictLoader)

@@ -21,6 +21,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Final
 
+from pydantic import ValidationError
+
 from bot.lifecycle.models import ConversationReplay, Outcome, ReplayTotals, Stage
 from bot.lifecycle.replay_inputs import Attempt, StoredConversation
 from conversations.dsl import Script, options_of
@@ -45,6 +47,7 @@ class Replayer:
         self._states: dict[Key, tuple[ConversationState, bool]] = {}
         self._outcomes: dict[Key, tuple[Outcome, frozenset[int], frozenset[int]]] = {}
         self._options = {q.id: {o.id for o in options_of(q)} for q in script.questions}
+        self._scored: dict[Key, Outcome] = {}
 
     def replay(self, conversation: StoredConversation) -> tuple[Outcome, frozenset[int],
                                                                  frozenset[int]]:
@@ -52,6 +55,7 @@ class Replayer:
         if len(self._states) > MAX_REMEMBERED:
             self._states.clear()
             self._outcomes.clear()
+            self._scored.clear()
         state, key, understood, failed = self._flow(conversation)
         if not conversation.engagement:
             cached = self._outcomes.get(key)
@@ -65,6 +69,25 @@ class Replayer:
             state = step(self.script, state, Inbound(kind="engagement", text=action), at).state
         outcome = self._outcome(state, max(at, FLOW_TIME),
                                 failed_questions(conversation, failed))
+        return outcome, frozenset(understood), frozenset(failed)
+
+    def stored(self, conversation: StoredConversation) -> tuple[Outcome, frozenset[int],
+                                                                 frozenset[int]] | None:
+        """The outcome the conversation has in the database, scored by this script: what a
+        replay under the version it ran with gives, without running the engine. None when
+        the stored state cannot be read."""
+        try:
+            state = ConversationState.model_validate(conversation.state)
+        except ValidationError:
+            return None
+        understood: set[int] = set()
+        failed: set[int] = set()
+        for _, items in _numbered(conversation.attempts):
+            for number, attempt in items:
+                if attempt.option is None:
+                    (understood if attempt.understood else failed).add(number)
+        at = max([FLOW_TIME, *(hit for _, hit in conversation.engagement)])
+        outcome = self._outcome(state, at, failed_questions(conversation, failed))
         return outcome, frozenset(understood), frozenset(failed)
 
     def _flow(self, conversation: StoredConversation) -> tuple[ConversationState, Key, set[int],
@@ -117,6 +140,19 @@ class Replayer:
 
     def _outcome(self, state: ConversationState, at: datetime,
                  unmatched: tuple[str, ...]) -> Outcome:
+        if state.engagement:
+            return self._score(state, at, unmatched)
+        # Without engagement the outcome depends on the options chosen and where the flow
+        # stands, not on the words typed: many conversations share one.
+        key = (state.stage, state.status, state.current, state.history,
+               tuple(sorted(options_chosen(state).items(), key=lambda kv: kv[0])), unmatched)
+        known = self._scored.get(key)
+        if known is None:
+            known = self._scored[key] = self._score(state, at, unmatched)
+        return known
+
+    def _score(self, state: ConversationState, at: datetime,
+               unmatched: tuple[str, ...]) -> Outcome:
         score, _ = score_state(self.script, state, at)
         route = None
         if state.stage == "sql":
@@ -153,15 +189,22 @@ def _stage(stage: str) -> Stage:
 
 
 def replay_all(
-    conversations: Iterable[StoredConversation], old: Replayer, new: Replayer
+    conversations: Iterable[StoredConversation], old: Replayer, new: Replayer,
+    *, old_version: int | None = None,
 ) -> tuple[list[ConversationReplay], ReplayTotals]:
-    """Every conversation under both scripts, and what would change in total."""
+    """Every conversation under both scripts, and what would change in total.
+
+    A conversation that ran under `old_version` (the served one) is not replayed under
+    it: its stored state is what that replay gives, so it is only scored again.
+    """
     results = []
     up = down = gained = lost = routes = understood_now = unmatched_now = 0
     added: dict[str, int] = {}
     skipped: dict[str, int] = {}
     for conversation in conversations:
-        before, ok_before, failed_before = old.replay(conversation)
+        known = (old.stored(conversation) if old_version is not None
+                 and conversation.version_number == old_version else None)
+        before, ok_before, failed_before = known or old.replay(conversation)
         after, ok_after, failed_after = new.replay(conversation)
         rank_before, rank_after = STAGE_RANK[before.stage], STAGE_RANK[after.stage]
         up += rank_after > rank_before

@@ -26,6 +26,7 @@ class Attempt:
     text: str
     option: str | None  # set when a button was tapped
     at: datetime
+    understood: bool = True  # False: stored as an answer the bot did not understand
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,11 +37,14 @@ class StoredConversation:
     source: str | None
     attempts: dict[str, tuple[Attempt, ...]]  # question id → attempts in the order given
     engagement: tuple[tuple[str, datetime], ...]  # (action id, when), oldest first
+    version_number: int | None = None  # the stored version it ran under
+    state: dict[str, object] | None = None  # the engine state it ended in
 
 
-def _conversations(since: datetime | None, limit: int | None) -> Select[tuple[int, int, dict[str, object], datetime]]:
+def _conversations(since: datetime | None, limit: int | None) -> Select[tuple[int, int, dict[str, object], datetime, int | None]]:
     query = select(Conversation.id, Conversation.lead_id, Conversation.state,
-                   Conversation.created_at).order_by(Conversation.id.desc())
+                   Conversation.created_at, Conversation.version_number).order_by(
+        Conversation.id.desc())
     if since is not None:
         query = query.where(Conversation.created_at >= since)
     if limit is not None:
@@ -67,7 +71,7 @@ def load_conversations(
     # Unmatched answers are the lead's events: each goes to the lead's conversation
     # that had started when it was typed.
     starts: dict[int, list[tuple[datetime, int]]] = defaultdict(list)
-    for conversation_id, lead_id, _, created_at in rows:
+    for conversation_id, lead_id, _, created_at, _ in rows:
         starts[lead_id].append((created_at, conversation_id))
     for lead_starts in starts.values():
         lead_starts.sort()
@@ -82,10 +86,10 @@ def load_conversations(
         question, text = payload.get("question_id"), payload.get("text")
         if index >= 0 and isinstance(question, str) and isinstance(text, str):
             attempts[known[index][1]].append((at, 2 * event_id, question,
-                                              Attempt(text, None, at)))
+                                              Attempt(text, None, at, understood=False)))
 
     conversations = []
-    for conversation_id, lead_id, state, _ in rows:
+    for conversation_id, lead_id, state, _, version_number in rows:
         by_question: dict[str, list[Attempt]] = defaultdict(list)
         for _, _, question, attempt in sorted(attempts.get(conversation_id, ()),
                                               key=lambda item: (item[0], item[1])):
@@ -97,6 +101,8 @@ def load_conversations(
             source=_text(state.get("source")),
             attempts={q: tuple(items) for q, items in by_question.items()},
             engagement=_engagement(state.get("engagement")),
+            version_number=version_number,
+            state=state,
         ))
     return conversations
 

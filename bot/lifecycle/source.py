@@ -21,16 +21,18 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from bot.lifecycle import records
 from bot.lifecycle.api import ScriptLifecycle
 from bot.lifecycle.checking import content_hash
 from bot.lifecycle.experiments import assign_variant
-from bot.lifecycle.models import Deployment
+from bot.lifecycle.models import Deployment, Variant
 from bot.service import ServedScript
-from conversations.loader import LoadedScript, ScriptError, parse_script
+from conversations.loader import LoadedScript, ScriptError, load_script
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -47,9 +49,12 @@ class _Served:
         return self.by_variant[self.deployment.variants[0].name]
 
 
-def loaded_version(number: int, yaml_text: str) -> LoadedScript:
+def loaded_version(lifecycle: ScriptLifecycle, number: int, yaml_text: str) -> LoadedScript:
     """A stored version as the service runs it (`version` as `load_script` computes it)."""
-    script = parse_script(yaml_text, filename=f"version {number}")
+    script = lifecycle.parsed(yaml_text, filename=f"version {number}")
+    if isinstance(script, list):  # stored versions were checked when stored
+        raise RuntimeError(f"stored script version {number} no longer loads: "
+                           + "; ".join(map(str, script)))
     digest = content_hash(yaml_text)[:12]
     version = f"{script.version}+{digest}" if script.version else digest
     return LoadedScript(script=script, version=version, path=f"db:v{number}")
@@ -80,17 +85,38 @@ class DatabaseScriptSource:
         self._checked = 0.0
         self._file_seen: tuple[int, int] | None = None
         self._served: _Served | None = None
+        self._waiting_for_schema = False
 
     def start(self) -> None:
         """Import the script file (or, in a new database, the bundled script) and load what
-        is served. Raises ScriptError when a file that must be imported is broken."""
+        is served. Raises ScriptError when a file that must be imported is broken.
+
+        A database without the script tables (not migrated yet: `/healthz` says so) is
+        served the file's script from memory until the tables appear.
+        """
+        try:
+            self._import()
+            with self._lock:
+                self._reload()
+        except (OperationalError, ProgrammingError) as exc:
+            if "script_" not in str(exc.orig):
+                raise
+            path = self._file or self._bundled
+            log.warning("the database has no script versions table yet (run `leadbot db "
+                        "upgrade`); serving %s until it has", path)
+            loaded = load_script(path)
+            placeholder = Deployment(id=0, kind="import", created_at=datetime.now(UTC),
+                                     author=f"file:{path}", note="", experiment=None,
+                                     variants=(Variant(name="", version=0, weight=100),))
+            self._served = _Served(placeholder, {"": ServedScript(loaded)}, None)
+            self._waiting_for_schema = True
+
+    def _import(self) -> None:
         if self._file is not None:
             self._file_seen = _signature(self._file)
             self._lifecycle.import_file(self._file)
         else:
             self._lifecycle.import_file(self._bundled, bundled=True)
-        with self._lock:
-            self._reload()
 
     def current(self) -> LoadedScript:
         """The script served to everyone (an experiment's first variant)."""
@@ -126,6 +152,13 @@ class DatabaseScriptSource:
 
     def _refresh(self) -> None:
         self._checked = self._monotonic()
+        if self._waiting_for_schema:
+            try:
+                self._import()
+                self._reload()
+            except (OperationalError, ProgrammingError):
+                pass  # still not migrated
+            return
         if self._file is not None:
             self._import_if_saved(self._file)
         with self._uow() as uow:
@@ -157,7 +190,7 @@ class DatabaseScriptSource:
             missing = sorted(numbers - set(self._parsed))
             texts = uow.scripts.texts(missing) if missing else {}
         for number in missing:
-            self._parsed[number] = loaded_version(number, texts[number])
+            self._parsed[number] = loaded_version(self._lifecycle, number, texts[number])
 
         def serve(number: int, variant: str | None) -> ServedScript:
             experiment = deployment.experiment if variant else None
@@ -171,6 +204,7 @@ class DatabaseScriptSource:
                      deployment.kind, deployment.author)
         self._served = _Served(deployment, by_variant, baseline)
         self._marker = deployment.id
+        self._waiting_for_schema = False
 
 
 def _signature(path: Path) -> tuple[int, int] | None:

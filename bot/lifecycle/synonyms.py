@@ -1,66 +1,124 @@
 """Add a synonym to a script's text without disturbing it: comments, order and layout kept.
 
-The edit is made in place (`conversations.source_edits`): only the list that gains the
-word changes, so the version diff shows one line and the marketer's comments, quoting
-and line breaks stay as they were.
+ruamel.yaml's round-trip parser finds where the option's synonyms are (line and
+column of each node); the new words are then inserted into the text at that
+place, so every other byte of the marketer's file stays as it was — a re-dump,
+even a round-trip one, would re-wrap long lists and re-indent blocks.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import re
 
-import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from bot.lifecycle.errors import LifecycleError
-from conversations.loader import StrictLoader
-from conversations.source_edits import EditError, add_item
+
+_PLAIN = re.compile(r"^[^\W\d_][\w .'’&/+-]*$")
+_YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
+
+
+def _scalar(text: str) -> str:
+    """The words as YAML: bare when that reads back as the same text, else double-quoted."""
+    if _PLAIN.match(text) and text.casefold() not in _YAML_WORDS and not text.endswith(" "):
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _find_option(document: object, question: str, option: str) -> CommentedMap:
+    questions = document.get("questions") if isinstance(document, CommentedMap) else None
+    found = next((q for q in questions or () if isinstance(q, CommentedMap)
+                  and q.get("id") == question), None)
+    if found is None:
+        ids = [str(q.get("id")) for q in questions or () if isinstance(q, CommentedMap)]
+        raise LifecycleError(f"no question {question!r}; the questions are {', '.join(ids)}")
+    options = [*(found.get("bands") or ()), *(found.get("options") or ())]
+    target = next((o for o in options if isinstance(o, CommentedMap) and o.get("id") == option),
+                  None)
+    if target is None:
+        ids = [str(o.get("id")) for o in options if isinstance(o, CommentedMap)]
+        listed = ", ".join(ids) if ids else "none (it has no options)"
+        raise LifecycleError(f"no option {option!r} in question {question!r}; its options "
+                             f"are {listed}")
+    return target
+
+
+def _offset(lines: list[str], line: int, column: int) -> int:
+    return sum(len(text) for text in lines[:line]) + column
+
+
+def _end_of_item(text: str, start: int) -> int:
+    """Where a flow-sequence item that starts at `start` ends (quotes respected)."""
+    if text[start] in "\"'":
+        quote, position = text[start], start + 1
+        while position < len(text):
+            if text[position] == "\\" and quote == '"':
+                position += 2
+                continue
+            if text[position] == quote:
+                if quote == "'" and text[position + 1:position + 2] == "'":
+                    position += 2
+                    continue
+                return position + 1
+            position += 1
+        return position
+    position = start
+    while position < len(text) and text[position] not in ",]\n#":
+        position += 1
+    return len(text[:position].rstrip())
+
+
+def _insert_into_list(text: str, lines: list[str], words: CommentedSeq, scalar: str) -> str:
+    last = len(words) - 1
+    if words.fa.flow_style():
+        if last < 0:  # `[]`: put the words between the brackets
+            at = _offset(lines, words.lc.line, words.lc.col) + 1
+            return text[:at] + scalar + text[at:]
+        at = _end_of_item(text, _offset(lines, *words.lc.item(last)))
+        return text[:at] + ", " + scalar + text[at:]
+    line, column = words.lc.item(last)
+    dash = " " * max(column - 2, 0)
+    after = _offset(lines, line + 1, 0)
+    return text[:after] + f"{dash}- {scalar}\n" + text[after:]
+
+
+def _insert_key(text: str, lines: list[str], mapping: CommentedMap, entry: str) -> str:
+    """Add `key: value` (given as `entry`) as the mapping's first entry."""
+    if mapping.fa.flow_style():
+        at = _offset(lines, mapping.lc.line, mapping.lc.col) + 1
+        return text[:at] + entry + ", " + text[at:]
+    first = next(iter(mapping))
+    line, column = mapping.lc.key(first)
+    at = _offset(lines, line, 0)
+    if lines[line][:column].strip():  # `- id: x`: the first key shares the dash's line
+        at = _offset(lines, line + 1, 0)
+    return text[:at] + " " * int(column) + entry + "\n" + text[at:]
 
 
 def with_synonym(yaml_text: str, question: str, option: str, text: str, lang: str) -> str:
     """The text with `text` added to `option`'s synonyms in `lang` (LifecycleError if it
-    names a question or option that does not exist)."""
+    names a question or option that does not exist, or the words are there already)."""
     phrase = " ".join(text.split())
     if not phrase:
         raise LifecycleError("the synonym is empty; give the words prospects type")
-    document = yaml.load(yaml_text, Loader=StrictLoader)
-    questions = document.get("questions") if isinstance(document, dict) else None
-    questions = questions if isinstance(questions, list) else []
-    index = next((i for i, q in enumerate(questions)
-                  if isinstance(q, dict) and q.get("id") == question), None)
-    if index is None:
-        ids = [q.get("id") for q in questions if isinstance(q, dict)]
-        raise LifecycleError(f"no question {question!r}; the questions are {', '.join(map(str, ids))}")
-    found: dict[str, Any] = questions[index]
-    place = _option_place(found, option)
-    if place is None:
-        ids = [o.get("id") for key in ("bands", "options") for o in found.get(key) or ()
-               if isinstance(o, dict)]
-        listed = ", ".join(map(str, ids)) if ids else "none (it has no options)"
-        raise LifecycleError(f"no option {option!r} in question {question!r}; its options "
-                             f"are {listed}")
-    key, position = place
-    target: dict[str, Any] = found[key][position]
-    path: tuple[str | int, ...] = ("questions", index, key, position, "synonyms")
+    document = YAML(typ="rt").load(yaml_text)
+    target = _find_option(document, question, option)
+    lines = yaml_text.splitlines(keepends=True)
+    scalar = _scalar(phrase)
     synonyms = target.get("synonyms")
-    if isinstance(synonyms, list):  # a plain list: every language
+    if synonyms is None:
+        return _insert_key(yaml_text, lines, target, f"synonyms: {{{lang}: [{scalar}]}}")
+    if isinstance(synonyms, CommentedSeq):  # one list for every language
         words = synonyms
+    elif isinstance(synonyms, CommentedMap):
+        words = synonyms.get(lang)
+        if words is None:
+            return _insert_key(yaml_text, lines, synonyms, f"{lang}: [{scalar}]")
     else:
-        by_language = synonyms if isinstance(synonyms, dict) else {}
-        words = by_language.get(lang) or []
-        path = (*path, lang)
+        raise LifecycleError(f"the synonyms of {question}.{option} are not a list; fix the "
+                             "script first")
     if any(str(word).casefold() == phrase.casefold() for word in words):
         raise LifecycleError(f"{phrase!r} is already a synonym of {question}.{option}")
-    try:
-        return add_item(yaml_text, path, phrase)
-    except EditError as exc:
-        raise LifecycleError(str(exc)) from None
-
-
-def _option_place(question: dict[str, Any], option: str) -> tuple[str, int] | None:
-    """Where the option is: ("bands" | "options", its index)."""
-    for key in ("bands", "options"):
-        items = question.get(key)
-        for position, item in enumerate(items if isinstance(items, list) else ()):
-            if isinstance(item, dict) and item.get("id") == option:
-                return key, position
-    return None
+    return _insert_into_list(yaml_text, lines, words, scalar)
