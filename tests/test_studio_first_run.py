@@ -54,6 +54,7 @@ def _stop(process: subprocess.Popen[str]) -> int:
 
 def test_first_run_without_a_token_opens_the_workspace(tmp_path: Path) -> None:
     port = free_port()
+    http = httpx.Client(base_url=f"http://127.0.0.1:{port}", trust_env=False)
     process = _start(tmp_path, port)
     try:
         lines = _lines_until_url(process)
@@ -62,19 +63,18 @@ def test_first_run_without_a_token_opens_the_workspace(tmp_path: Path) -> None:
         [admin] = [line for line in lines if "one-time password" in line]
         password = re.search(r"one-time password (\S+)", admin)
         assert password and "admin@localhost" in admin
-        base = f"http://127.0.0.1:{port}"
-        with httpx.Client(base_url=base, trust_env=False) as http:
-            opened = http.get("/studio/")
-            assert opened.status_code == 302 and opened.headers["location"].startswith(
-                "/studio/login")
-            form = http.get("/studio/login")
-            signed = http.post("/studio/login", data={
-                "email": "admin@localhost", "password": password.group(1),
-                "csrf_token": csrf_from(form.text), "next": "/studio/"})
-            assert signed.status_code == 303
-            # The one-time password must be replaced before anything else.
-            assert http.get("/studio/funnel").headers["location"] == "/studio/account/password"
-            assert http.get("/metrics").status_code == 200  # unaffected by the workspace
+        assert http.get("/").headers["location"] == "/studio/"
+        opened = http.get("/studio/")
+        assert opened.status_code == 302 and opened.headers["location"].startswith(
+            "/studio/login")
+        form = http.get("/studio/login")
+        signed = http.post("/studio/login", data={
+            "email": "admin@localhost", "password": password.group(1),
+            "csrf_token": csrf_from(form.text), "next": "/studio/"})
+        assert signed.status_code == 303
+        # The one-time password must be replaced before anything else.
+        assert http.get("/studio/funnel").headers["location"] == "/studio/account/password"
+        assert http.get("/metrics").status_code == 200  # unaffected by the workspace
     finally:
         assert _stop(process) == 0
 
@@ -82,5 +82,8 @@ def test_first_run_without_a_token_opens_the_workspace(tmp_path: Path) -> None:
     try:
         lines = _lines_until_url(again)
         assert not any("one-time password" in line for line in lines)  # printed once only
+        # The signing key was stored on the first start: the session survives a restart.
+        assert http.get("/studio/account/password").status_code == 200
     finally:
+        http.close()
         assert _stop(again) == 0

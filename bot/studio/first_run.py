@@ -13,12 +13,17 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.bootstrap import Container
 from bot.studio.accounts import FIRST_ADMIN_EMAIL, ensure_first_admin
+from bot.studio.sessions import stored_secret_key
 
 log = logging.getLogger(__name__)
 
 
 def first_admin_lines(container: Container) -> list[str]:
+    """Prepare the workspace at start: the session signing key (when LEADBOT_SECRET_KEY is
+    unset) and, on an empty accounts table, the first admin; the lines to print."""
     try:
+        if container.settings.leadbot_secret_key is None:
+            stored_secret_key(container.uow, now=container.clock())
         with container.uow() as uow:
             password = ensure_first_admin(uow, now=container.clock())
             uow.commit()
