@@ -64,9 +64,10 @@ def test_malformed_fields_are_refused(fields: dict[str, str], message: str) -> N
 
 
 def form_of(text: str):  # type: ignore[no-untyped-def]
+    from bot.lifecycle.api import ScriptLifecycle
     from bot.studio.drafts import checked
 
-    _, problems = checked(text)
+    _, problems = checked(ScriptLifecycle(None), text)  # type: ignore[arg-type]  # no database
     return script_form(yaml.load(text, Loader=StrictLoader), list(problems))
 
 

@@ -20,7 +20,6 @@ import yaml
 
 from bot.bootstrap import Container
 from bot.lifecycle.api import ScriptLifecycle
-from bot.lifecycle.checking import check_text
 from bot.lifecycle.models import Problem
 from conversations.dsl import Script
 from conversations.loader import StrictLoader
@@ -100,19 +99,22 @@ def save_draft(
 
 
 @functools.lru_cache(maxsize=16)
-def checked(yaml_text: str) -> tuple[Script | None, tuple[Problem, ...]]:
-    """The lifecycle's check of a draft (`ScriptLifecycle.validate` is this check): the
-    script when it parses, and every problem.
+def checked(
+    lifecycle: ScriptLifecycle, yaml_text: str
+) -> tuple[Script | None, tuple[Problem, ...]]:
+    """The lifecycle's check of a draft: the script when it parses, and every problem.
 
-    Kept for the last few texts: checking the bundled script takes about a second, and
-    the editor, the preview and the versions page ask about the same draft in turn.
+    Kept for the last few texts: checking the bundled script (its examples included)
+    takes about a second, and the editor, the preview and the versions page ask about
+    the same draft in turn.
     """
-    script, problems = check_text(yaml_text, filename="draft.yaml")
-    return script, tuple(problems)
+    problems = tuple(lifecycle.validate(yaml_text, filename="draft.yaml"))
+    parsed = lifecycle.parsed(yaml_text, filename="draft.yaml")
+    return (parsed if isinstance(parsed, Script) else None), problems
 
 
 def draft_state(record: DraftRecord, lifecycle: ScriptLifecycle) -> DraftState:
-    _, problems = checked(record.yaml_text)
+    _, problems = checked(lifecycle, record.yaml_text)
     return DraftState(record=record, problems=problems, data=draft_data(record.yaml_text))
 
 

@@ -31,7 +31,8 @@ class InboxQuestion:
 
 
 def _draft_script(page: Page) -> Script:
-    script, _ = checked(draft_record(page.studio.container, by=page.user.email).yaml_text)
+    script, _ = checked(lifecycle_of(page.studio.container),
+                        draft_record(page.studio.container, by=page.user.email).yaml_text)
     return script or page.studio.container.script.script  # broken draft: what is served
 
 

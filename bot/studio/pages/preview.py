@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from bot.studio.drafts import checked, draft_record
+from bot.studio.drafts import checked, draft_record, lifecycle_of
 from bot.studio.preview import (
     PREVIEW_FIRST_NAME,
     PreviewSession,
@@ -37,7 +37,7 @@ def _draft_script(page: Page) -> tuple[Script | None, int]:
     a marketer finds out why an example fails.
     """
     record = draft_record(page.studio.container, by=page.user.email)
-    script, problems = checked(record.yaml_text)
+    script, problems = checked(lifecycle_of(page.studio.container), record.yaml_text)
     return script, 0 if script is not None else len(problems)
 
 
