@@ -75,17 +75,24 @@ async def test_form_edits_change_the_draft_in_place_and_survive_a_restart(
     assert text.count("\n") == (again.lifecycle.get_version(1).yaml_text.count("\n"))
 
 
-async def test_an_outdated_page_cannot_overwrite_a_newer_draft(sqlite_url: str) -> None:
+async def test_an_outdated_page_cannot_overwrite_a_colleagues_edit(sqlite_url: str) -> None:
     with studio_container(sqlite_url) as container:
-        async with marketer(container) as (http, _):
-            rev = await revision(http)
-            first = {"op": "text", "path": json.dumps(["greeting"]), "lang": "en",
-                     "value": "Hello there!", "revision": rev, "section": "general"}
-            assert "Hello there!" in (await http.post("/studio/script/edit", data=first)).text
-            stale = dict(first, value="Overwritten?")
-            answer = await http.post("/studio/script/edit", data=stale)
+        async with marketer(container, "ann@example.com") as (ann, _):
+            rev = await revision(ann)
+            async with marketer(container) as (http, _):
+                first = {"op": "text", "path": json.dumps(["greeting"]), "lang": "en",
+                         "value": "Hello there!", "revision": rev, "section": "general"}
+                assert "Hello there!" in (await http.post("/studio/script/edit",
+                                                          data=first)).text
+                # The same person's next edit from the same page lands on top of the first.
+                own = dict(first, path=json.dumps(["questions", 0, "ask"]), value="Sector?",
+                           section="sector")
+                assert "Sector?" in (await http.post("/studio/script/edit", data=own)).text
+            stale = dict(first, value="Overwritten?")  # Ann's page predates both
+            answer = await ann.post("/studio/script/edit", data=stale)
             assert "since you opened it" in answer.text
-            assert "Overwritten?" not in draft_text(container)
+            text = draft_text(container)
+            assert "Overwritten?" not in text and "Hello there!" in text and "Sector?" in text
 
 
 async def test_yaml_saves_report_the_script_check_problems_by_line(sqlite_url: str) -> None:

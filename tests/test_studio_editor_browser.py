@@ -132,6 +132,7 @@ def test_chat_with_the_draft_until_sql_markup_stays_text(
     screenshot(phone, "preview-phone")
     # The language switch: /lang fr, then the next question comes in French.
     page.get_by_role("button", name="Restart (en)").click()
+    page.locator("#chat-standing").get_by_text("No answer yet.").wait_for()
     box = page.get_by_label("Message as the prospect")
     box.fill("/lang fr")
     box.press("Enter")
