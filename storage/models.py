@@ -344,3 +344,41 @@ class SlaClock(Base):
     reminded_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
     claimed_at: Mapped[datetime | None]
+
+
+class StudioDraft(Base):
+    """The script draft the workspace edits: one YAML text, saved on every change.
+
+    `revision` goes up on each save, so a save made from an outdated page is refused
+    instead of silently overwriting a colleague's edit.
+    """
+
+    __tablename__ = "studio_drafts"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    yaml_text: Mapped[str] = mapped_column(Text)
+    base_version: Mapped[int | None] = mapped_column(Integer)  # the version it started from
+    revision: Mapped[int] = mapped_column(Integer)
+    updated_by: Mapped[str] = mapped_column(String(191))
+    updated_at: Mapped[datetime]
+
+
+class StudioPreview(Base):
+    """A workspace user's preview chat with the draft (engine state and the lines shown)."""
+
+    __tablename__ = "studio_previews"
+
+    owner: Mapped[str] = mapped_column(String(191), primary_key=True)
+    session: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime]
+
+
+class StudioDismissal(Base):
+    """An unmatched answer a marketer dismissed from the inbox (by its folded text)."""
+
+    __tablename__ = "studio_dismissals"
+
+    question_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    answer: Mapped[str] = mapped_column(String(191), primary_key=True)
+    dismissed_by: Mapped[str] = mapped_column(String(191))
+    dismissed_at: Mapped[datetime]

@@ -97,7 +97,10 @@ def studio_server(tmp_path: Path) -> Iterator[StudioServer]:
             thread.join(timeout=15)
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps its own event loop running while it is open,
+# and pytest-asyncio's tests in later modules fail on that loop ("Sync API inside the
+# asyncio loop"); each browser module starts Chromium once and stops it at its end.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     reason = _skip_reason()
     if reason is not None:

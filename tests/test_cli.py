@@ -9,9 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from alembic.script import ScriptDirectory
 
-from storage.migrate import MIGRATIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "conversations" / "scripts" / "default.yaml"

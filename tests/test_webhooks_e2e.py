@@ -13,8 +13,12 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.registry import Collector
 
 from bot.bootstrap import Container, utc_now
 from bot.integrations.lead_events import LEAD_EVENT_KIND
@@ -22,7 +26,6 @@ from bot.service import ConversationKey, Profile
 from bot.slack.lead_actions import claim_lead, disqualify_lead
 from conversations.exchange import Inbound
 from bot.web.metrics import sample_database
-from bot.web.prometheus import exposition
 from tests.conftest import ControlledClock
 from tests.fakes.webhook_receiver import FakeWebhookReceiver
 from tests.integration_helpers import integration_worker, open_container, rows, run_worker_until, settled
@@ -32,6 +35,18 @@ from tests.test_web_metrics import parse_prometheus, value
 ROOT = Path(__file__).resolve().parent.parent
 ALL = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 SOME = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"
+
+
+def _exposition(families: list[Any]) -> str:
+    """The gauges as `GET /metrics` writes them (prometheus_client's text format)."""
+    registry = CollectorRegistry()
+
+    class Sampled(Collector):
+        def collect(self) -> Any:
+            return families
+
+    registry.register(Sampled())
+    return generate_latest(registry).decode()
 
 
 def webhooks_file(tmp_path: Path, receiver: FakeWebhookReceiver) -> Path:
@@ -106,7 +121,7 @@ async def test_each_endpoint_gets_its_events_once_in_order_across_a_long_receive
         assert card["lead"]["owner"] == {"slack_user_id": "U0SAM0001", "name": "sam"}
         assert {a["question"]: a["option"] for a in card["lead"]["answers"]}["sector"] == "software"
         with container.uow() as uow:  # what /metrics shows
-            families = parse_prometheus(exposition(sample_database(uow, clock.now)))
+            families = parse_prometheus(_exposition(sample_database(uow, clock.now)))
         delivered = len(rows(container, "webhook"))
         assert value(families, "leadbot_integration_deliveries", kind="webhook", status="delivered") == delivered
         assert value(families, "leadbot_integration_deliveries", kind="webhook", status="failed") == 0

@@ -15,6 +15,7 @@ from bot.studio.accounts import LockoutPolicy
 from bot.studio.guard import StudioGuard
 from bot.studio.pages import funnel, leads
 from bot.studio.pages import account, audit, users
+from bot.studio.pages import experiments, inbox, preview, script, versions
 from bot.studio.sessions import SessionSigner, stored_secret_key
 from bot.studio.web import PREFIX, Studio, StudioRoute
 
@@ -26,6 +27,11 @@ PAGE_ROUTES: tuple[list[StudioRoute], ...] = (
     leads.ROUTES,
     users.ROUTES,
     audit.ROUTES,
+    script.ROUTES,
+    preview.ROUTES,
+    versions.ROUTES,
+    experiments.ROUTES,
+    inbox.ROUTES,
 )
 
 
