@@ -22,6 +22,7 @@ from conversations.engine import step
 from conversations.exchange import AnswerRecorded, Inbound, StageChanged
 from conversations.state import ConversationState
 from conversations.turn import score_state
+from conversations.vocabulary import Stage, Temperature
 
 PREVIEW_LEAD_ID = 0  # the card of a lead that exists only in the preview
 PREVIEW_FIRST_NAME = "Sam"  # Telegram always gives a first name; the preview prospect is Sam
@@ -43,8 +44,8 @@ class Standing(BaseModel):
     score: int
     fit: int
     intent: int
-    stage: str
-    temperature: str
+    stage: Stage
+    temperature: Temperature
     reasons: tuple[str, ...] = ()
 
 
