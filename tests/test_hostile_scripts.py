@@ -9,13 +9,17 @@ same file keeps the last good script and logs the one "has errors" line.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bot.script_source import ScriptSource
+from bot.lifecycle.api import ScriptLifecycle
+from bot.lifecycle.source import DatabaseScriptSource
 from conversations.loader import ScriptError, parse_script
 from conversations.validation import _cycles
+from storage.unit_of_work import UnitOfWork
 from tests.test_cli import DEFAULT, leadbot
 
 BOMB = "id: x\ngreeting: hi\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
@@ -69,14 +73,19 @@ def test_a_loop_of_a_thousand_questions_is_found_without_recursion() -> None:
 
 
 def test_publishing_an_alias_bomb_live_keeps_the_last_good_script(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, slack_db: Any
 ) -> None:
     path = tmp_path / "live.yaml"
     path.write_text(DEFAULT.read_text())
     now = [0.0]
-    source = ScriptSource(path, interval=1.0, monotonic=lambda: now[0])
+    source = DatabaseScriptSource(ScriptLifecycle(slack_db), lambda: UnitOfWork(slack_db),
+                                  file=path, bundled=DEFAULT, interval=1.0,
+                                  monotonic=lambda: now[0])
+    source.start()
     good = source.current().version
     path.write_text(BOMB)
+    stat = path.stat()  # a distinct mtime even on coarse file-system clocks
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     now[0] += 5
     assert source.current().version == good
     [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]
