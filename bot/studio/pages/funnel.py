@@ -1,5 +1,8 @@
 """The funnel dashboard: `leadbot report` in the browser, with date filters, SVG charts and CSV.
 
+Breakdowns by source, campaign, language and (an A/B experiment's) variant, and speed
+to lead (SQL → claim by rule, rep and source), as `leadbot report` computes them.
+
 Figures come from `bot.reports` (the same report as the command); the page only lays
 them out. Cost per SQL shows when LEADBOT_CAMPAIGNS names a campaign spend file.
 """
@@ -17,8 +20,11 @@ from bot.reports.formats import describe_filters, render_csv
 from bot.reports.funnel import GROUPINGS, Filters, Report
 from bot.reports.periods import PeriodError, parse_moment
 from bot.reports.stats import human_duration
+from bot.reports.speed import GROUPINGS as SPEED_GROUPINGS
+from bot.reports.speed import HEADERS as SPEED_HEADERS
 from bot.reports.svg import Bar, bar_chart, histogram
 from bot.reports.table import money, percent
+from bot.studio.funnel_sections import VARIANT, speed_section, variant_section
 from bot.studio.web import Page, get
 
 
@@ -47,12 +53,17 @@ def _campaigns(page: Page) -> tuple[list[CampaignSpend] | None, str]:
 
 def _report(page: Page) -> tuple[Report, str, str]:
     filters, error = _filters(page)
+    report, campaign_error = _report_for(page, filters)
+    return report, error, campaign_error
+
+
+def _report_for(page: Page, filters: Filters) -> tuple[Report, str]:
     campaigns, campaign_error = _campaigns(page)
     script = page.studio.container.script.script
     with page.studio.uow() as uow:
         report = funnel_report(uow.session, filters=filters,
                                script_questions=script.question_ids(), campaigns=campaigns)
-    return report, error, campaign_error
+    return report, campaign_error
 
 
 def _charts(report: Report) -> dict[str, str]:
@@ -84,13 +95,17 @@ def _presets(page: Page) -> list[dict[str, Any]]:
 
 
 def funnel_page(page: Page) -> Response:
-    report, error, campaign_error = _report(page)
+    filters, error = _filters(page)
+    report, campaign_error = _report_for(page, filters)
+    speed = speed_section(page, filters)
     total = report.groups[0]
     kpis = [
         ("started", str(total.count("started"))), ("completed", str(total.count("completed"))),
         ("MQL", str(total.count("mql"))), ("SQL", str(total.count("sql"))),
         ("claimed by sales", str(total.count("claimed"))),
         ("median time to SQL", human_duration(total.to_sql.median_seconds)),
+        ("median SQL to claim", human_duration(speed.total.median_seconds)),
+        ("claimed within SLA", percent(speed.total.within_sla)),
     ]
     costs = [
         {"campaign": c.campaign, "spend": money(c.spend, c.currency), "leads": c.leads,
@@ -101,7 +116,9 @@ def funnel_page(page: Page) -> Response:
     return page.render(
         "funnel.html", report=report, total=total, kpis=kpis, charts=_charts(report),
         description=describe_filters(report), error=error, campaign_error=campaign_error,
-        costs=costs if report.costs is not None else None, groupings=GROUPINGS,
+        costs=costs if report.costs is not None else None, groupings=(*GROUPINGS, VARIANT),
+        variants=variant_section(page) if page.query.get("by") == VARIANT else None,
+        speed=speed, speed_groupings=SPEED_GROUPINGS, speed_headers=SPEED_HEADERS[1:],
         form=page.query, presets=_presets(page), percent=percent, duration=human_duration,
         csv_query=str(page.request.url.query))
 
