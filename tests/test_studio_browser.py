@@ -71,6 +71,7 @@ def test_read_the_funnel_and_filter_it(studio_page: Any, studio_server: StudioSe
 
     assert (kpi("started"), kpi("SQL"), kpi("MQL")) == ("6", "3", "4")
     assert page.locator('svg[data-chart="funnel"] rect').count() > 5
+    assert page.get_by_role("heading", name="Speed to lead (SQL → claim)").is_visible()
     screenshot(page, "funnel-laptop")
 
     page.get_by_label("From", exact=True).fill("2026-11-01")
