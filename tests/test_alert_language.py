@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +15,13 @@ import yaml
 from bot.bootstrap import Container, build
 from bot.service import ConversationKey, Profile
 from bot.settings import DEFAULT_SCRIPT, Settings
-from bot.slack.alert import alert_blocks, render_alert_text, why_lines
+from bot.slack.alert import (
+    AlertCard,
+    alert_blocks,
+    alert_fallback_text,
+    render_alert_text,
+    why_lines,
+)
 from bot.slack.card_source import load_alert_card
 from conversations.exchange import Inbound
 from conversations.loader import ScriptError, parse_script
@@ -109,3 +117,88 @@ def test_an_alert_language_the_script_has_no_texts_in_is_refused() -> None:
         parse_script(text, filename="x.yaml")
     assert "alerts in fr but the script's texts are in en" in str(caught.value)
     assert "x.yaml:4" in str(caught.value)
+
+
+# The card's own words (headings, buttons, status) that must not survive in a French card.
+ENGLISH_FRAME = ("Qualified lead", "*Contact*", "*Company*", "Temperature", "Qualified in",
+                 "*Answers*", "*Why*", '"Claim"', "Disqualify…", "Show transcript",
+                 "Waiting for an owner", "No budget", "fit ", "intent ", "since {ago}",
+                 "claimed", "hot")  # "Score" and "Source" are French words too
+
+
+def card_of(app: Container, lang: str, answers: list[str]) -> AlertCard:
+    qualify(app, lang, answers)
+    with app.uow() as uow:
+        lead = uow.leads.by_chat("telegram", f"chat-{lang}")
+        assert lead is not None
+        card = load_alert_card(uow, lead.id, app.script.script)
+    assert card is not None
+    return card
+
+
+def test_a_french_teams_card_has_french_headings_buttons_and_notification(
+    make_app: Callable[[str | None], Container],
+) -> None:
+    card = card_of(make_app("fr"), "en", ENGLISH_HOT)
+    blocks, fallback = json.dumps(alert_blocks(card), ensure_ascii=False), alert_fallback_text(card)
+    for french in ("Lead qualifié", "*Coordonnées*", "*Entreprise*", "*Température*",
+                   "*Réponses*", "*Pourquoi*", '"Je le prends"', "Disqualifier…",
+                   "Voir la conversation", "Pas de budget", "⏳ En attente d'un responsable",
+                   "adéquation", "chaud"):
+        assert french in blocks, french
+    assert "“we sell accounting software”" in blocks  # the prospect's words, as typed
+    assert fallback.startswith("Lead qualifié: Ada Lovelace (Analytical Engines) — score ")
+    assert fallback.endswith(", chaud")
+    for english in ENGLISH_FRAME:
+        assert english not in blocks, english
+        assert english not in fallback, english
+    text = render_alert_text(card)
+    assert "[Je le prends] [Disqualifier…] [Voir la conversation]" in text
+    assert "Qui: Ada Lovelace" in text and "Who:" not in text
+
+
+def test_an_english_teams_card_keeps_its_english_frame(
+    make_app: Callable[[str | None], Container],
+) -> None:
+    card = card_of(make_app(None), "fr", FRENCH_HOT)
+    blocks, fallback = json.dumps(alert_blocks(card), ensure_ascii=False), alert_fallback_text(card)
+    for english in ("Qualified lead", "*Contact*", "*Company*", "*Temperature*", "*Answers*",
+                    "*Why*", '"Claim"', "Disqualify…", "Show transcript", "No budget",
+                    "Waiting for an owner", "since {ago}"):
+        assert english in blocks, english
+    assert fallback.startswith("Qualified lead: Ada Lovelace (Analytical Engines) — score ")
+    assert fallback.endswith(", hot")
+    assert "Lead qualifié" not in blocks and "Je le prends" not in blocks
+
+
+def test_french_status_lines_keep_escaping_what_a_prospect_typed() -> None:
+    hostile = "<!channel> <https://evil.example|click> & co"
+    base = AlertCard(lead_id=3, stage="sql", name=hostile, company=hostile, temperature="warm",
+                     reasons=tuple(f"raison {i}" for i in range(12)), lang="fr",
+                     qualified_at=datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
+    claimed = replace(base, owner_id="U0SAM0001", owner_name="sam",
+                      claimed_at=datetime(2026, 11, 27, 9, 7, tzinfo=UTC))
+    out = replace(base, stage="disqualified", disqualified_reason="no_budget",
+                  disqualified_by="U0KIM0001")
+    assert "✅ Pris en charge par <@U0SAM0001> après 7 min" in json.dumps(
+        alert_blocks(claimed), ensure_ascii=False)
+    assert "🚫 Disqualifié par <@U0KIM0001>: Pas de budget" in json.dumps(
+        alert_blocks(out), ensure_ascii=False)
+    assert "pris en charge par @sam" in alert_fallback_text(claimed)
+    assert "+3 autres" in json.dumps(alert_blocks(base), ensure_ascii=False)
+    for card in (base, claimed, out):  # mrkdwn is parsed by Slack; plain_text never is
+        rendered = " ".join(mrkdwn_texts(alert_blocks(card)))
+        assert "&lt;!channel&gt;" in rendered
+        assert "<!channel>" not in rendered and "<https://evil" not in rendered
+    fallback = alert_fallback_text(base)
+    assert "&lt;!channel&gt;" in fallback and "<!channel>" not in fallback and ", tiède" in fallback
+
+
+def mrkdwn_texts(node: object) -> list[str]:
+    if isinstance(node, list):
+        return [t for item in node for t in mrkdwn_texts(item)]
+    if isinstance(node, dict):
+        if node.get("type") == "mrkdwn":
+            return [str(node["text"])]
+        return [t for value in node.values() for t in mrkdwn_texts(value)]
+    return []

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.slack.card_texts import EN, CardTexts, card_texts
 from conversations.vocabulary import Stage, Temperature
 
 Block = dict[str, Any]
@@ -21,17 +22,9 @@ ACTION_CLAIM = "leadbot_claim"
 ACTION_DISQUALIFY = "leadbot_disqualify"
 ACTION_TRANSCRIPT = "leadbot_transcript"
 
-# (code, label): what a rep can pick when disqualifying. Codes are stored in events.
-DISQUALIFY_REASONS: tuple[tuple[str, str], ...] = (
-    ("no_budget", "No budget"),
-    ("no_timeline", "No timeline / just exploring"),
-    ("not_a_fit", "Not a fit for our offer"),
-    ("unreachable", "Unreachable"),
-    ("competitor", "Competitor or partner"),
-    ("spam", "Spam or fake"),
-    ("duplicate", "Duplicate lead"),
-    ("other", "Other"),
-)
+# (code, label): what a rep can pick when disqualifying. Codes are stored in events;
+# labels follow the card's language (bot.slack.card_texts).
+DISQUALIFY_REASONS: tuple[tuple[str, str], ...] = tuple(EN.reasons.items())
 
 SECTION_MAX = 3000
 FIELD_MAX = 2000
@@ -80,6 +73,11 @@ class AlertCard:
     rep_id: str | None = None  # the rep mentioned by the route's rotation
     meeting_booked_at: datetime | None = None  # a booking confirmation came in (/api/events)
     claimed_at: datetime | None = None  # when the owner claimed it (speed to lead)
+    lang: str = "en"  # the sales team's language (the script's `alerts.language`)
+
+    @property
+    def texts(self) -> CardTexts:
+        return card_texts(self.lang)
 
     @property
     def display_name(self) -> str:
@@ -104,7 +102,7 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def format_duration(start: datetime | None, end: datetime | None) -> str | None:
+def format_duration(start: datetime | None, end: datetime | None, lang: str = "en") -> str | None:
     """"4 min", "2 h 05 min", "3 days": how long qualification took."""
     if start is None or end is None:
         return None
@@ -117,28 +115,28 @@ def format_duration(start: datetime | None, end: datetime | None) -> str | None:
     hours, minutes = divmod(minutes, 60)
     if hours < 48:
         return f"{hours} h {minutes:02d} min"
-    return f"{hours // 24} days"
+    return card_texts(lang).days.format(days=hours // 24)
 
 
-def slack_date(moment: datetime) -> str:
+def slack_date(moment: datetime, lang: str = "en") -> str:
     """A date Slack shows in each reader's own time zone (UTC text for old clients)."""
     fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+    return f"<!date^{int(moment.timestamp())}^{card_texts(lang).date_format}|{fallback}>"
 
 
-def why_lines(reasons: tuple[str, ...], limit: int = MAX_REASONS) -> list[str]:
+def why_lines(reasons: tuple[str, ...], limit: int = MAX_REASONS, lang: str = "en") -> list[str]:
     """Every reason (biggest effect first), or the top ones and "+N more" — never a silent cut."""
     if len(reasons) <= limit:
         return list(reasons)
     shown = list(reasons[: limit - 1])
-    return [*shown, f"+{len(reasons) - len(shown)} more"]
+    return [*shown, card_texts(lang).more.format(count=len(reasons) - len(shown))]
 
 
-def reason_label(code: str | None) -> str:
-    for reason_code, label in DISQUALIFY_REASONS:
-        if reason_code == code:
-            return label
-    return code or "no reason given"
+def reason_label(code: str | None, lang: str = "en") -> str:
+    texts = card_texts(lang)
+    if code is None:
+        return texts.no_reason
+    return texts.reasons.get(code, code or texts.no_reason)
 
 
 # --- Block Kit -----------------------------------------------------------------------
@@ -162,22 +160,25 @@ def _contact_lines(card: AlertCard) -> list[str]:
     return lines
 
 
+def temperature_word(card: AlertCard) -> str:
+    return card.texts.temperatures.get(card.temperature, card.temperature)
+
+
 def _fields(card: AlertCard) -> list[Block]:
+    t = card.texts
+    temperature = escape_mrkdwn(temperature_word(card))
     fields = [
-        ("Contact", "\n".join(_contact_lines(card))),
-        ("Company", escape_mrkdwn(card.company) if card.company else "—"),
-        ("Score", f"{card.score} (fit {card.fit} · intent {card.intent})"),
-        (
-            "Temperature",
-            f"{TEMPERATURE_ICON.get(card.temperature, '')} {escape_mrkdwn(card.temperature)}".strip(),
-        ),
-        ("Source", escape_mrkdwn(card.source) if card.source else "direct"),
+        (t.contact, "\n".join(_contact_lines(card))),
+        (t.company, escape_mrkdwn(card.company) if card.company else "—"),
+        (t.score, t.score_detail.format(score=card.score, fit=card.fit, intent=card.intent)),
+        (t.temperature, f"{TEMPERATURE_ICON.get(card.temperature, '')} {temperature}".strip()),
+        (t.source, escape_mrkdwn(card.source) if card.source else t.direct),
     ]
-    took = format_duration(card.first_message_at, card.qualified_at)
+    took = format_duration(card.first_message_at, card.qualified_at, card.lang)
     if took:
-        fields.append(("Qualified in", took))
+        fields.append((t.qualified_in, took))
     if card.meeting_booked_at is not None:
-        fields.append(("Meeting", f"📅 Booked {slack_date(card.meeting_booked_at)}"))
+        fields.append((t.meeting, f"{t.booked_on} {slack_date(card.meeting_booked_at, card.lang)}"))
     return [
         {"type": "mrkdwn", "text": clip(f"*{title}*\n{value}", FIELD_MAX)}
         for title, value in fields[:FIELDS_MAX]
@@ -194,7 +195,7 @@ def _answer_sections(card: AlertCard, budget: int) -> list[Block]:
         else:
             lines.append(f"• *{escape_mrkdwn(answer.question)}*: {words}")
     sections: list[Block] = []
-    current = "*Answers*"
+    current = f"*{card.texts.answers}*"
     for line in lines:
         if len(current) + 1 + len(line) > SECTION_MAX:
             sections.append(_section(current))
@@ -207,24 +208,28 @@ def _answer_sections(card: AlertCard, budget: int) -> list[Block]:
 
 
 def _status_text(card: AlertCard) -> str | None:
+    t = card.texts
     if card.is_disqualified:
-        by = f" by <@{card.disqualified_by}>" if card.disqualified_by else ""
-        return f"🚫 Disqualified{by}: {escape_mrkdwn(reason_label(card.disqualified_reason))}"
+        by = t.disqualified_by.format(by=f"<@{card.disqualified_by}>") if card.disqualified_by else ""
+        reason = escape_mrkdwn(reason_label(card.disqualified_reason, card.lang))
+        return f"🚫 {t.fallback_disqualified.capitalize()}{by}: {reason}"
     if card.owner_id:
-        after = format_duration(card.qualified_at, card.claimed_at)
-        return f"✅ Claimed by <@{card.owner_id}>" + (f" after {after}" if after else "")
+        after = format_duration(card.qualified_at, card.claimed_at, card.lang)
+        return t.claimed_by.format(owner=f"<@{card.owner_id}>") + (
+            t.after.format(duration=after) if after else "")
     lines = []
     if card.rep_id:
-        lines.append(f"👉 <@{card.rep_id}>, this one is yours to call.")
+        lines.append(t.yours_to_call.format(rep=f"<@{card.rep_id}>"))
     if card.qualified_at is not None and not card.is_disqualified:
-        lines.append(f"⏳ Waiting for an owner {waiting_since(card.qualified_at)}")
+        lines.append(f"{t.waiting} {waiting_since(card.qualified_at, card.lang)}")
     return "\n".join(lines) or None
 
 
-def waiting_since(moment: datetime) -> str:
+def waiting_since(moment: datetime, lang: str = "en") -> str:
     """Slack renders `{ago}` as "12 minutes ago" in each client, so the card ages by itself."""
-    fallback = moment.strftime("since %H:%M UTC")
-    return f"<!date^{int(moment.timestamp())}^since {{ago}}|{fallback}>"
+    t = card_texts(lang)
+    fallback = moment.strftime(t.since_fallback)
+    return f"<!date^{int(moment.timestamp())}^{t.since}|{fallback}>"
 
 
 def _actions(card: AlertCard) -> Block | None:
@@ -233,22 +238,22 @@ def _actions(card: AlertCard) -> Block | None:
     if not card.owner_id and not card.is_disqualified:
         elements.append({
             "type": "button", "action_id": ACTION_CLAIM, "style": "primary", "value": value,
-            "text": {"type": "plain_text", "text": clip("Claim", BUTTON_MAX)},
+            "text": {"type": "plain_text", "text": clip(card.texts.claim, BUTTON_MAX)},
         })
     if not card.is_disqualified:
         elements.append({
             "type": "static_select",
             "action_id": ACTION_DISQUALIFY,
-            "placeholder": {"type": "plain_text", "text": "Disqualify…"},
+            "placeholder": {"type": "plain_text", "text": card.texts.disqualify},
             "options": [
                 {"text": {"type": "plain_text", "text": clip(label, BUTTON_MAX)},
                  "value": f"{value}:{code}"}
-                for code, label in DISQUALIFY_REASONS
+                for code, label in card.texts.reasons.items()
             ],
         })
     elements.append({
         "type": "button", "action_id": ACTION_TRANSCRIPT, "value": value,
-        "text": {"type": "plain_text", "text": clip("Show transcript", BUTTON_MAX)},
+        "text": {"type": "plain_text", "text": clip(card.texts.show_transcript, BUTTON_MAX)},
     })
     return {"type": "actions", "block_id": f"lead_actions:{card.lead_id}", "elements": elements}
 
@@ -256,7 +261,8 @@ def _actions(card: AlertCard) -> Block | None:
 def alert_header(card: AlertCard) -> str:
     icon = TEMPERATURE_ICON.get(card.temperature, "")
     company = f" — {card.company}" if card.company else ""
-    label = "Qualified lead" if card.stage == "sql" else f"Lead ({card.stage})"
+    t = card.texts
+    label = t.qualified_lead if card.stage == "sql" else t.lead_in_stage.format(stage=card.stage)
     return clip(f"{icon} {label}: {card.display_name}{company}".strip(), HEADER_MAX)
 
 
@@ -269,8 +275,8 @@ def alert_blocks(card: AlertCard, *, interactive: bool = True) -> list[Block]:
     status = _status_text(card)
     tail: list[Block] = []
     if card.reasons:
-        why = "\n".join(f"• {escape_mrkdwn(r)}" for r in why_lines(card.reasons))
-        tail.append(_section(f"*Why*\n{why}"))
+        why = "\n".join(f"• {escape_mrkdwn(r)}" for r in why_lines(card.reasons, lang=card.lang))
+        tail.append(_section(f"*{card.texts.why}*\n{why}"))
     if status:
         tail.append({"type": "context", "elements": [{"type": "mrkdwn", "text": clip(status, SECTION_MAX)}]})
     actions = _actions(card) if interactive else None
@@ -286,43 +292,45 @@ def alert_fallback_text(card: AlertCard) -> str:
     Slack reads mrkdwn control sequences here too (`<!channel>`, `<https://…|…>`), so
     everything a prospect typed is escaped, as in the blocks.
     """
+    t = card.texts
     company = f" ({escape_mrkdwn(card.company)})" if card.company else ""
-    text = (f"Qualified lead: {escape_mrkdwn(card.display_name)}{company} — score {card.score}, "
-            f"{escape_mrkdwn(card.temperature)}")
+    text = (f"{t.qualified_lead}: {escape_mrkdwn(card.display_name)}{company} — "
+            f"{t.score.lower()} {card.score}, {escape_mrkdwn(temperature_word(card))}")
     if card.meeting_booked_at is not None:
-        text += " — meeting booked"
+        text += f" — {t.meeting_booked}"
     if card.is_disqualified:
-        text += f" — disqualified: {escape_mrkdwn(reason_label(card.disqualified_reason))}"
+        reason = escape_mrkdwn(reason_label(card.disqualified_reason, card.lang))
+        text += f" — {t.fallback_disqualified}: {reason}"
     elif card.owner_name or card.owner_id:
-        text += f" — claimed by @{escape_mrkdwn(card.owner_name or card.owner_id or '')}"
+        text += f" — {t.fallback_claimed} @{escape_mrkdwn(card.owner_name or card.owner_id or '')}"
     return clip(text, 3000)
 
 
 def render_alert_text(card: AlertCard) -> str:
     """The card as plain terminal text, for `leadbot chat` and logs when Slack is not set up."""
+    t = card.texts
     lines = [f"┌ {alert_header(card)}"]
     who = card.display_name + (f" (@{card.username})" if card.username and card.name else "")
-    lines.append(f"│ Who: {who}" + (f", {card.role}" if card.role else ""))
+    lines.append(f"│ {t.who}: {who}" + (f", {card.role}" if card.role else ""))
     if card.company:
-        lines.append(f"│ Company: {card.company}")
+        lines.append(f"│ {t.company}: {card.company}")
     contact = " · ".join(x for x in (card.email, card.phone) if x)
     if contact:
-        lines.append(f"│ Contact: {contact}")
-    lines.append(
-        f"│ Score: {card.score} (fit {card.fit}, intent {card.intent}) · {card.temperature}"
-    )
-    lines.append(f"│ Source: {card.source or 'direct'}")
-    took = format_duration(card.first_message_at, card.qualified_at)
+        lines.append(f"│ {t.contact}: {contact}")
+    score = t.score_detail.format(score=card.score, fit=card.fit, intent=card.intent)
+    lines.append(f"│ {t.score}: {score.replace(' · ', ', ')} · {temperature_word(card)}")
+    lines.append(f"│ {t.source}: {card.source or t.direct}")
+    took = format_duration(card.first_message_at, card.qualified_at, card.lang)
     if took:
-        lines.append(f"│ Qualified in: {took}")
+        lines.append(f"│ {t.qualified_in}: {took}")
     if card.meeting_booked_at is not None:
-        lines.append(f"│ Meeting: booked {card.meeting_booked_at:%Y-%m-%d %H:%M} UTC")
+        lines.append(f"│ {t.meeting}: {t.booked_terminal} {card.meeting_booked_at:%Y-%m-%d %H:%M} UTC")
     for answer in card.answers:
         matched = f"{answer.matched} — " if answer.matched else ""
         lines.append(f"│ {answer.question}: {matched}“{answer.words}”")
-    for reason in why_lines(card.reasons):
+    for reason in why_lines(card.reasons, lang=card.lang):
         lines.append(f"│ + {reason}")
     if card.rep_id:
-        lines.append(f"│ Rep: {card.rep_id}")
-    lines.append("└ [Claim] [Disqualify…] [Show transcript]")
+        lines.append(f"│ {t.rep}: {card.rep_id}")
+    lines.append(f"└ [{t.claim}] [{t.disqualify}] [{t.show_transcript}]")
     return "\n".join(lines)

@@ -105,6 +105,7 @@ def card_from_rows(
         rep_id=rep_id,
         meeting_booked_at=meeting_booked_at,
         claimed_at=claimed_at,
+        lang=script.alert_lang if script is not None else "en",
     )
 
 

@@ -171,4 +171,5 @@ def preview_card(script: Script, session: PreviewSession, now: datetime) -> Aler
         score=standing.score, fit=standing.fit, intent=standing.intent,
         temperature=standing.temperature, reasons=standing.reasons, answers=tuple(lines),
         first_message_at=state.started_at, qualified_at=state.qualified_at or now,
+        lang=script.alert_lang,
     )
