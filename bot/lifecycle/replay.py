@@ -13,9 +13,15 @@ a fixed instant. Each step is remembered by where the conversation stood — the
 question, the stage, the options chosen so far (conditions and scores read option
 ids, never the words typed) — and the answer given: conversations that reach the
 same point and answer alike share the work, and only answers never seen before at
-that point run the engine. The outcome is what running each conversation alone
+that point run the engine. A typed answer the bot understands is remembered by what it
+means — the option it picks, or that an email, phone or text was accepted — so "45k"
+and "50k" in the same budget band share a step; one it does not understand is
+remembered by its words (they are offered back in a "did you mean…?"). What a typed
+answer means is read once per question, words and language (the matcher is pure, and
+the flow runs at one instant). The outcome is what running each conversation alone
 gives (the words kept in the state may be another prospect's; nothing reported
-reads them).
+reads them): `Replayer(script, shared=False)` runs every step through the engine, to
+check exactly that.
 """
 
 from __future__ import annotations
@@ -29,12 +35,14 @@ from pydantic import ValidationError
 
 from bot.lifecycle.models import ConversationReplay, Outcome, ReplayTotals, Stage
 from bot.lifecycle.replay_inputs import Attempt, StoredConversation
-from conversations.dsl import Script, options_of
+from conversations.contact import is_skip
+from conversations.dsl import EmailQuestion, PhoneQuestion, Question, Script, TextQuestion, options_of
 from conversations.engine import step
 from conversations.exchange import Inbound
 from conversations.routing import route_for
 from conversations.state import ConversationState
-from conversations.turn import lead_facts, options_chosen
+from conversations.turn import clean_text, lead_facts, options_chosen
+from conversations.understanding import understand
 
 FLOW_TIME: Final = datetime(2026, 1, 1, tzinfo=UTC)
 MAX_STEPS: Final = 200
@@ -46,18 +54,22 @@ Key = tuple[object, ...]
 class Replayer:
     """Replays conversations through one script; keep one per script for a whole run."""
 
-    def __init__(self, script: Script) -> None:
+    def __init__(self, script: Script, *, shared: bool = True) -> None:
         self.script = script
+        self.shared = shared  # False: no work shared between conversations (to check sharing)
         self._states: dict[Key, tuple[ConversationState, bool]] = {}
         self._options = {q.id: {o.id for o in options_of(q)} for q in script.questions}
+        self._questions: dict[str, Question] = {q.id: q for q in script.questions}
         self._scored: dict[Key, Outcome] = {}
+        self._meanings: dict[Key, tuple[str, ...]] = {}
 
     def replay(self, conversation: StoredConversation) -> tuple[Outcome, frozenset[int],
                                                                  frozenset[int]]:
         """The outcome, and which typed attempts (by position) were understood and which not."""
-        if len(self._states) > MAX_REMEMBERED:
+        if len(self._states) + len(self._meanings) > MAX_REMEMBERED or not self.shared:
             self._states.clear()
             self._scored.clear()
+            self._meanings.clear()
         state, understood, failed = self._flow(conversation)
         at = FLOW_TIME
         for action, at in conversation.engagement:
@@ -109,8 +121,8 @@ class Replayer:
                 break  # the prospect never answered it (or stopped here)
             number, attempt = queue.popleft()
             token = self._token(question, attempt)
-            key = (_signature(state), token)
-            remembered = self._states.get(key)
+            key = (_signature(state), self._meaning(question, token, state.lang))
+            remembered = self._states.get(key) if self.shared else None
             if remembered is None:
                 after = step(script, state, self._inbound(question, token), FLOW_TIME).state
                 remembered = (after, question in after.answers and (
@@ -118,7 +130,7 @@ class Replayer:
                     or after.answers[question] != state.answers[question]))
                 self._states[key] = remembered
             state, recorded = remembered
-            if token[0] == "t":
+            if token[0] == "t":  # typed
                 (understood if recorded else failed).add(number)
         return state, understood, failed
 
@@ -126,6 +138,33 @@ class Replayer:
         if attempt.option is not None and attempt.option in self._options.get(question, ()):
             return ("c", attempt.option)
         return ("t", attempt.text)
+
+    def _meaning(self, question_id: str, token: tuple[str, str], lang: str) -> tuple[str, ...]:
+        """What the engine's step depends on in this answer: the option tapped; for typed
+        words the option they pick or that they were accepted as an email, phone or text
+        (nothing the flow or the outcome reads differs); else the words themselves."""
+        if token[0] == "c":
+            return token
+        key = (question_id, token[1], lang)
+        meaning = self._meanings.get(key)
+        if meaning is None:
+            meaning = self._meanings[key] = self._read(question_id, token[1], lang) or token
+        return meaning
+
+    def _read(self, question_id: str, raw: str, lang: str) -> tuple[str, ...] | None:
+        """As `conversations.answers.answer_text` reads it: None unless recorded as is."""
+        question = self._questions.get(question_id)
+        text = clean_text(raw)
+        if question is None or not text or (not question.required and is_skip(text)):
+            return None
+        if isinstance(question, TextQuestion):
+            return ("text",) if len(text) <= question.max_length else None
+        understood = understand(question, text, lang=lang, now=FLOW_TIME)
+        if isinstance(question, (EmailQuestion, PhoneQuestion)):
+            return ("contact",) if understood.value is not None else None
+        if understood.accepted and understood.option_id is not None:
+            return ("option", understood.option_id)
+        return None
 
     @staticmethod
     def _inbound(question: str, token: tuple[str, str]) -> Inbound:
@@ -141,7 +180,7 @@ class Replayer:
         # stands, not on the words typed: many conversations share one.
         key = (state.stage, state.status, state.current, state.history,
                tuple(sorted(options_chosen(state).items(), key=lambda kv: kv[0])), unmatched)
-        known = self._scored.get(key)
+        known = self._scored.get(key) if self.shared else None
         if known is None:
             known = self._scored[key] = self._score(state, at, unmatched)
         return known
