@@ -106,7 +106,7 @@ def chat(script_path: Path | None, lang: str | None, chat_id: str | None) -> Non
                         language_code=lang or ""),
         write=click.echo,
         alert_text=None if settings.slack_configured else (
-            lambda uow, lead_id: render_lead_alert_text(uow, lead_id, container.script.script)
+            lambda uow, lead_id: render_lead_alert_text(uow, lead_id, container.script_source.loaded().script)
         ),
     )
     try:

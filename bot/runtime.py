@@ -107,7 +107,7 @@ def _default_telegram_options(container: Container) -> TelegramOptions:
 def _slack(container: Container, policy: SlackPolicy | None = None) -> SlackRuntime:
     slack = build_slack_runtime(
         container.settings, session_factory=container.session_factory,
-        script_provider=lambda: container.script.script, clock=container.clock, policy=policy,
+        script_provider=lambda: container.script_source.loaded().script, clock=container.clock, policy=policy,
     )
     for sender in background_senders(container):  # other destinations, same worker
         slack.delivery.worker.register(sender)

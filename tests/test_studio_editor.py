@@ -71,7 +71,7 @@ async def test_form_edits_change_the_draft_in_place_and_survive_a_restart(
     with studio_container(database_url) as again:  # a new process: the draft is still there
         assert draft_text(again) == text
     assert 'fr: "Quel est votre secteur d\'activité ?"' in text
-    assert "editeur de solutions, éditeur de progiciels]" in text
+    assert "operateur telecoms, éditeur de progiciels]" in text  # appended in place
     assert text.count("\n") == (again.lifecycle.get_version(1).yaml_text.count("\n"))
 
 

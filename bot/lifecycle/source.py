@@ -122,6 +122,13 @@ class DatabaseScriptSource:
         """The script served to everyone (an experiment's first variant)."""
         return self._snapshot().default.loaded
 
+    def loaded(self) -> LoadedScript:
+        """The script served to everyone as last loaded, without checking for a newer
+        deployment: for code running inside a database transaction (the check opens a
+        transaction of its own, which on SQLite would wait for the caller's)."""
+        served = self._served if self._served is not None else self._snapshot()
+        return served.default.loaded
+
     def for_chat(self, channel: str, chat_id: str, started_at: datetime | None) -> ServedScript:
         """The script for one chat's message; `started_at` is its conversation's start
         (None for a new conversation, which is assigned a variant during an experiment).

@@ -23,7 +23,7 @@ def background_senders(container: Container) -> list[Sender]:
 
     senders: list[Sender] = [LeadEventFanOut(endpoints=integrations.webhooks,
                                              hubspot=integrations.hubspot is not None,
-                                             script_provider=lambda: container.script.script)]
+                                             script_provider=lambda: container.script_source.loaded().script)]
     if integrations.webhooks:
         senders.append(WebhookSender(endpoints=integrations.webhooks, client=build_webhook_http_client(),
                                      clock=container.clock))
@@ -31,5 +31,5 @@ def background_senders(container: Container) -> list[Sender]:
         crm = HubSpotCrm(build_hubspot_client(token=integrations.hubspot.token,
                                               base_url=integrations.hubspot.base_url))
         senders.append(HubSpotSender(crm=crm, owners=integrations.hubspot.owners,
-                                     script_provider=lambda: container.script.script))
+                                     script_provider=lambda: container.script_source.loaded().script))
     return senders
