@@ -51,6 +51,7 @@ from typing import Any, Protocol
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.dbgate import DatabaseGate
+from bot.logging_faults import FaultLog
 from bot.outbox.holders import holder_is_dead_here, process_holder
 from storage.models import OutboxMessage
 from storage.unit_of_work import UnitOfWork
@@ -169,6 +170,7 @@ class OutboxWorker:
         self._outcomes: list[_Recorded] = []
         self._loop_task: asyncio.Task[None] | None = None
         self.holder = process_holder()
+        self._claim_faults = FaultLog(f"{self.name}: claiming outbox rows", log)
         # Whether this process may send now (always, without an exclusive lease).
         self.sending = exclusive_lease is None
 
@@ -271,8 +273,9 @@ class OutboxWorker:
                     jobs, _unsendable, self.sending = await self._db.run(
                         self._claim, outcomes, check_lease=check_lease,
                         limit=min(max(room, 0), policy.claim_batch))
-                except Exception:  # the database is down: keep the loop alive, try again
-                    log.exception("%s: could not claim outbox rows", self.name)
+                    self._claim_faults.succeeded()
+                except Exception as exc:  # the database is down: keep the loop alive, retry
+                    self._claim_faults.failed(exc)  # once, then a summary, then "recovered"
                     self._outcomes[:0] = outcomes  # record them with the next attempt
                     if self._exclusive is not None:
                         self.sending, check_lease = False, True
