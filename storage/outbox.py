@@ -6,12 +6,11 @@ handed out), with leases so a killed deliverer's row is taken over, and back-off
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, func, insert, literal_column, select, update
+from sqlalchemy import Table, func, insert, literal_column, select, update
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnClause
 
@@ -97,12 +96,36 @@ class OutboxRepository:
         is re-checked by PostgreSQL against the WHERE clause (leased or delivered →
         dropped).
         """
-        locking = self._session.get_bind().dialect.name != "sqlite"
-        query = _claim_statement(tuple(kinds), limit, destination is not None, locking)
-        params: dict[str, Any] = {"now": now}
-        if destination is not None:
-            params["destination"] = destination
-        claimed = list(self._session.scalars(query, params))
+        earlier = aliased(OutboxMessage)
+        # The destination's oldest pending row, leased or not. A correlated scalar
+        # subquery is always run per candidate with the destination as a parameter, so
+        # it is one probe of the (destination, id) partial index whatever the planner's
+        # statistics say (as NOT EXISTS it may become an anti-join over all pending
+        # rows). A destination belongs to one deliverer whatever the kinds of its rows,
+        # so the probe needs no kind.
+        head = (
+            select(func.min(earlier.id))
+            .where(earlier.destination == OutboxMessage.destination, earlier.status == _PENDING)
+            .scalar_subquery()
+        )
+        query = (
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.status == _PENDING,
+                OutboxMessage.kind.in_(kinds),
+                OutboxMessage.next_attempt_at <= now,
+                (OutboxMessage.locked_until.is_(None)) | (OutboxMessage.locked_until <= now),
+                OutboxMessage.id == head,
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+        if destination is not None:  # only that destination's head (a reply just queued)
+            query = query.where(OutboxMessage.destination == destination)
+        if self._session.get_bind().dialect.name != "sqlite":
+            # SQLite has one writer at a time: no row locks to take or skip.
+            query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+        claimed = list(self._session.scalars(query))
         for message in claimed:
             message.locked_until = now + lease
             message.attempts += 1
@@ -154,43 +177,3 @@ class OutboxRepository:
         if kind is not None:
             query = query.where(OutboxMessage.kind == kind)
         return list(self._session.scalars(query.order_by(OutboxMessage.id)))
-
-
-@functools.lru_cache(maxsize=32)
-def _claim_statement(
-    kinds: tuple[str, ...], limit: int, one_destination: bool, locking: bool
-) -> Select[tuple[OutboxMessage]]:
-    """The claim query of `OutboxRepository.claim_due`, built once per shape: building it
-    (aliases, operators, the subquery) cost more CPU than running it on each reply.
-    `now` (and `destination` when `one_destination`) are bound per call."""
-    earlier = aliased(OutboxMessage)
-    # The destination's oldest pending row, leased or not. A correlated scalar
-    # subquery is always run per candidate with the destination as a parameter, so
-    # it is one probe of the (destination, id) partial index whatever the planner's
-    # statistics say (as NOT EXISTS it may become an anti-join over all pending
-    # rows). A destination belongs to one deliverer whatever the kinds of its rows,
-    # so the probe needs no kind.
-    head = (
-        select(func.min(earlier.id))
-        .where(earlier.destination == OutboxMessage.destination, earlier.status == _PENDING)
-        .scalar_subquery()
-    )
-    query = (
-        select(OutboxMessage)
-        .where(
-            OutboxMessage.status == _PENDING,
-            OutboxMessage.kind.in_(kinds),
-            OutboxMessage.next_attempt_at <= bindparam("now"),
-            OutboxMessage.locked_until.is_(None)
-            | (OutboxMessage.locked_until <= bindparam("now")),
-            OutboxMessage.id == head,
-        )
-        .order_by(OutboxMessage.id)
-        .limit(limit)
-    )
-    if one_destination:  # only that destination's head (a reply just queued)
-        query = query.where(OutboxMessage.destination == bindparam("destination"))
-    if locking:
-        # SQLite has one writer at a time: no row locks to take or skip.
-        query = query.with_for_update(skip_locked=True, of=OutboxMessage)
-    return query
