@@ -6,12 +6,25 @@ handed out), with leases so a killed deliverer's row is taken over, and back-off
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, literal_column, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import (
+    Integer,
+    Select,
+    Table,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnClause
 
 from storage.models import OutboxMessage
@@ -21,6 +34,82 @@ _INSERT_OUTBOX = insert(_OUTBOX)
 # Written as a literal, not a bound parameter, so that the planners (SQLite's, and
 # PostgreSQL's generic plans for prepared statements) can use the partial indexes.
 _PENDING: ColumnClause[str] = literal_column("'pending'")
+_NOW = bindparam("now", type_=_OUTBOX.c.next_attempt_at.type)
+_LEASE = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+    .values(locked_until=bindparam("until", type_=_OUTBOX.c.locked_until.type),
+            attempts=_OUTBOX.c.attempts + 1)
+)
+
+_BY_ID = _OUTBOX.c.id == bindparam("row_id")
+_DELIVERED = update(_OUTBOX).where(_BY_ID).values(
+    status="delivered", result=bindparam("outcome", type_=_OUTBOX.c.result.type),
+    delivered_at=bindparam("now", type_=_OUTBOX.c.delivered_at.type), locked_until=None)
+_SET_PAYLOAD = update(_OUTBOX).where(_BY_ID).values(
+    payload=bindparam("new_payload", type_=_OUTBOX.c.payload.type))
+_RETRY = update(_OUTBOX).where(_BY_ID).values(
+    last_error=bindparam("error"),
+    next_attempt_at=bindparam("retry_at", type_=_OUTBOX.c.next_attempt_at.type),
+    locked_until=None)
+_FAILED = update(_OUTBOX).where(_BY_ID).values(
+    status="failed", last_error=bindparam("error"), locked_until=None)
+
+_DELIVERED_BEFORE = (
+    select(_OUTBOX.c.payload, _OUTBOX.c.result)
+    .where(_OUTBOX.c.lead_id == bindparam("lead_id"), _OUTBOX.c.kind == bindparam("kind"),
+           _OUTBOX.c.status == "delivered", _OUTBOX.c.id < bindparam("before"))
+    .order_by(_OUTBOX.c.id)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedRow:
+    """A leased outbox row as a sender sees it: plain values, no session attached."""
+
+    id: int
+    kind: str
+    destination: str
+    lead_id: int | None
+    payload: dict[str, Any]
+    attempts: int  # this attempt included
+    created_at: datetime
+
+
+@functools.cache
+def _claim_statement(*, by_destination: bool, locking: bool) -> Select[Any]:
+    """The heads-of-destinations SELECT of `OutboxRepository.claim_due`, built once per shape."""
+    outbox = _OUTBOX.c
+    earlier = _OUTBOX.alias("earlier")
+    # The destination's oldest pending row, leased or not. A correlated scalar
+    # subquery is always run per candidate with the destination as a parameter, so
+    # it is one probe of the (destination, id) partial index whatever the planner's
+    # statistics say (as NOT EXISTS it may become an anti-join over all pending
+    # rows). A destination belongs to one deliverer whatever the kinds of its rows,
+    # so the probe needs no kind.
+    head = (
+        select(func.min(earlier.c.id))
+        .where(earlier.c.destination == outbox.destination, earlier.c.status == _PENDING)
+        .scalar_subquery()
+    )
+    query = (
+        select(outbox.id, outbox.kind, outbox.destination, outbox.lead_id, outbox.payload,
+               outbox.attempts, outbox.created_at)
+        .where(
+            outbox.status == _PENDING,
+            outbox.kind.in_(bindparam("kinds", expanding=True)),
+            outbox.next_attempt_at <= _NOW,
+            or_(outbox.locked_until.is_(None), outbox.locked_until <= _NOW),
+            outbox.id == head,
+        )
+        .order_by(outbox.id)
+        .limit(bindparam("limit", type_=Integer))
+    )
+    if by_destination:  # only that destination's head (a reply just queued)
+        query = query.where(outbox.destination == bindparam("destination"))
+    if locking:  # SQLite has one writer at a time: no row locks to take or skip
+        query = query.with_for_update(skip_locked=True, of=_OUTBOX)
+    return query
 
 
 class OutboxRepository:
@@ -79,7 +168,7 @@ class OutboxRepository:
     def claim_due(
         self, *, kinds: Sequence[str], now: datetime, lease: timedelta, limit: int = 50,
         destination: str | None = None,
-    ) -> list[OutboxMessage]:
+    ) -> list[ClaimedRow]:
         """Lease the next message of each destination that is due.
 
         Only a destination's oldest pending row (its head) is ever handed out, so one
@@ -95,66 +184,59 @@ class OutboxRepository:
         are not heads they can never overtake it. A head whose claim commits meanwhile
         is re-checked by PostgreSQL against the WHERE clause (leased or delivered →
         dropped).
+
+        The statements are built once (`_claim_statement`): a claim runs for every
+        reply a process hands off, and building the SELECT anew each time cost more
+        than running it. The rows come back as plain values, not ORM objects.
         """
-        earlier = aliased(OutboxMessage)
-        # The destination's oldest pending row, leased or not. A correlated scalar
-        # subquery is always run per candidate with the destination as a parameter, so
-        # it is one probe of the (destination, id) partial index whatever the planner's
-        # statistics say (as NOT EXISTS it may become an anti-join over all pending
-        # rows). A destination belongs to one deliverer whatever the kinds of its rows,
-        # so the probe needs no kind.
-        head = (
-            select(func.min(earlier.id))
-            .where(earlier.destination == OutboxMessage.destination, earlier.status == _PENDING)
-            .scalar_subquery()
-        )
-        query = (
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.status == _PENDING,
-                OutboxMessage.kind.in_(kinds),
-                OutboxMessage.next_attempt_at <= now,
-                (OutboxMessage.locked_until.is_(None)) | (OutboxMessage.locked_until <= now),
-                OutboxMessage.id == head,
-            )
-            .order_by(OutboxMessage.id)
-            .limit(limit)
-        )
-        if destination is not None:  # only that destination's head (a reply just queued)
-            query = query.where(OutboxMessage.destination == destination)
-        if self._session.get_bind().dialect.name != "sqlite":
-            # SQLite has one writer at a time: no row locks to take or skip.
-            query = query.with_for_update(skip_locked=True, of=OutboxMessage)
-        claimed = list(self._session.scalars(query))
-        for message in claimed:
-            message.locked_until = now + lease
-            message.attempts += 1
+        # Sessions do not autoflush: rows and objects this transaction added (a sender's
+        # `on_delivered` just before) must be in the database before the claim reads it.
         self._session.flush()
-        return claimed
+        locking = self._session.get_bind().dialect.name != "sqlite"
+        statement = _claim_statement(by_destination=destination is not None, locking=locking)
+        params: dict[str, Any] = {"kinds": list(kinds), "now": now, "limit": limit}
+        if destination is not None:
+            params["destination"] = destination
+        rows = self._session.execute(statement, params).all()
+        if not rows:
+            return []
+        self._session.execute(_LEASE, {"ids": [row.id for row in rows], "until": now + lease})
+        return [ClaimedRow(row.id, row.kind, row.destination, row.lead_id, row.payload,
+                           row.attempts + 1, row.created_at) for row in rows]
+
+    def delivered_before(
+        self, lead_id: int, *, kind: str, before: int
+    ) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+        """(payload, result) of the lead's `kind` rows delivered before row `before`, oldest first."""
+        rows = self._session.execute(_DELIVERED_BEFORE,
+                                     {"lead_id": lead_id, "kind": kind, "before": before})
+        return [(row.payload, row.result) for row in rows]
 
     def get(self, message_id: int) -> OutboxMessage | None:
         return self._session.get(OutboxMessage, message_id)
 
     def mark_delivered(self, message_id: int, *, result: dict[str, Any], now: datetime) -> None:
-        self._session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id)
-            .values(status="delivered", result=result, delivered_at=now, locked_until=None)
-        )
+        self.mark_delivered_many([(message_id, result)], now=now)
+
+    def mark_delivered_many(
+        self, delivered: Sequence[tuple[int, dict[str, Any]]], *, now: datetime
+    ) -> None:
+        """Record several deliveries (row id, result) in one statement."""
+        if delivered:
+            self._session.execute(_DELIVERED, [
+                {"row_id": row_id, "outcome": result, "now": now} for row_id, result in delivered
+            ])
+
+    def set_payload(self, message_id: int, payload: dict[str, Any]) -> None:
+        """Store what a sender decided on a claimed row (the rep an alert mentions)."""
+        self._session.execute(_SET_PAYLOAD, {"row_id": message_id, "new_payload": payload})
 
     def mark_retry(self, message_id: int, *, error: str, retry_at: datetime) -> None:
-        self._session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id)
-            .values(last_error=error[:2000], next_attempt_at=retry_at, locked_until=None)
-        )
+        self._session.execute(_RETRY, {"row_id": message_id, "error": error[:2000],
+                                       "retry_at": retry_at})
 
     def mark_failed(self, message_id: int, *, error: str) -> None:
-        self._session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id)
-            .values(status="failed", last_error=error[:2000], locked_until=None)
-        )
+        self._session.execute(_FAILED, {"row_id": message_id, "error": error[:2000]})
 
     def release_leases(self, *, kinds: Sequence[str], now: datetime) -> int:
         """Make the leased pending rows of `kinds` claimable now (their deliverer died)."""

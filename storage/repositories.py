@@ -139,6 +139,8 @@ _CREATE_LEAD = text(
     "'cold', 0, 0, 0, '[]', :stopped, :now, :now) ON CONFLICT DO NOTHING"
 ).bindparams(bindparam("now", type_=UTCDateTime()), bindparam("stopped", value=False))
 
+_LANGUAGE_OF = select(Lead.__table__.c.language).where(Lead.__table__.c.id == bindparam("lead_id"))
+
 
 class LeadRepository:
     def __init__(self, session: Session) -> None:
@@ -154,6 +156,10 @@ class LeadRepository:
         if lock and self._for_update():
             query = query.with_for_update()
         return self._session.scalars(query).first()
+
+    def language_of(self, lead_id: int) -> str | None:
+        """The lead's language, or None when there is no such lead (one column, no ORM object)."""
+        return cast(str | None, self._session.execute(_LANGUAGE_OF, {"lead_id": lead_id}).scalar())
 
     def by_chat(self, channel: str, chat_id: str, *, lock: bool = False) -> Lead | None:
         query = select(Lead).where(Lead.channel == channel, Lead.chat_id == chat_id)

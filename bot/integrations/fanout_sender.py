@@ -15,7 +15,7 @@ from bot.integrations.lead_events import LEAD_EVENT_KIND
 from bot.integrations.webhook_config import WebhookEndpoint
 from bot.outbox.worker import Delivered, Outcome
 from conversations.dsl import Script
-from storage.models import OutboxMessage
+from storage.outbox import ClaimedRow
 from storage.unit_of_work import UnitOfWork
 
 
@@ -28,7 +28,7 @@ class LeadEventFanOut:
         self._hubspot = hubspot
         self._script = script_provider
 
-    def prepare(self, uow: UnitOfWork, row: OutboxMessage, now: datetime) -> LeadEventRow:
+    def prepare(self, uow: UnitOfWork, row: ClaimedRow, now: datetime) -> LeadEventRow:
         return LeadEventRow.from_payload(row.payload)
 
     async def send(self, job: LeadEventRow) -> Outcome:

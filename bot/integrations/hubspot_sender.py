@@ -24,7 +24,8 @@ from bot.integrations.hubspot_api import HubSpotCrm, HubSpotError
 from bot.outbox.worker import Delivered, Failed, Outcome, RetryLater
 from bot.slack.card_source import load_transcript
 from conversations.dsl import Script
-from storage.models import Lead, OutboxMessage
+from storage.models import Lead
+from storage.outbox import ClaimedRow
 from storage.unit_of_work import UnitOfWork
 
 LEAD_STATUS = {"sql": "NEW", "claimed": "IN_PROGRESS", "disqualified": "UNQUALIFIED"}
@@ -73,7 +74,7 @@ class HubSpotSender:
         self._owners = dict(owners)
         self._script = script_provider
 
-    def prepare(self, uow: UnitOfWork, row: OutboxMessage, now: datetime) -> HubSpotJob | None:
+    def prepare(self, uow: UnitOfWork, row: ClaimedRow, now: datetime) -> HubSpotJob | None:
         lead_id = int(row.payload["lead_id"])
         known = uow.key_values.get_locked(contact_key(lead_id))
         contact_id = str(known.value["contact_id"]) if known is not None else None

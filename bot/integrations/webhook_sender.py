@@ -20,7 +20,7 @@ from bot.integrations.fanout import WEBHOOK_KIND
 from bot.integrations.webhook_config import WebhookEndpoint
 from bot.integrations.webhook_http import post_signed, retry_after_seconds
 from bot.outbox.worker import Delivered, Outcome, RetryLater
-from storage.models import OutboxMessage
+from storage.outbox import ClaimedRow
 from storage.unit_of_work import UnitOfWork
 
 
@@ -41,7 +41,7 @@ class WebhookSender:
         self._client = client
         self._clock = clock
 
-    def prepare(self, uow: UnitOfWork, row: OutboxMessage, now: datetime) -> WebhookJob:
+    def prepare(self, uow: UnitOfWork, row: ClaimedRow, now: datetime) -> WebhookJob:
         endpoint = self._endpoints.get(row.destination)
         if endpoint is None:
             raise LookupError("this webhook endpoint is no longer configured")

@@ -53,7 +53,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.dbgate import DatabaseGate
 from bot.logging_faults import FaultLog
 from bot.outbox.holders import holder_is_dead_here, process_holder
-from storage.models import OutboxMessage
+from storage.outbox import ClaimedRow
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ class Sender(Protocol):
     @property
     def kinds(self) -> Sequence[str]: ...
 
-    def prepare(self, uow: UnitOfWork, row: OutboxMessage, now: datetime) -> Any:
+    def prepare(self, uow: UnitOfWork, row: ClaimedRow, now: datetime) -> Any:
         """In the claim transaction: an immutable job for `send`; raise if it can never be sent."""
         ...
 
@@ -384,7 +384,7 @@ class OutboxWorker:
                     "leased are claimable again)", self.name, holder, released)
         return True
 
-    def _prepare(self, uow: UnitOfWork, row: OutboxMessage, now: datetime) -> _Job | None:
+    def _prepare(self, uow: UnitOfWork, row: ClaimedRow, now: datetime) -> _Job | None:
         sender = self._senders[row.kind]
         try:
             prepared = sender.prepare(uow, row, now)
@@ -413,10 +413,13 @@ class OutboxWorker:
 
     @staticmethod
     def _record(uow: UnitOfWork, outcomes: list[_Recorded], now: datetime) -> None:
+        uow.outbox.mark_delivered_many([
+            (recorded.job.row_id, recorded.outcome.result) for recorded in outcomes
+            if isinstance(recorded.outcome, Delivered)
+        ], now=now)
         for recorded in outcomes:
             job, outcome = recorded.job, recorded.outcome
             if isinstance(outcome, Delivered):
-                uow.outbox.mark_delivered(job.row_id, result=outcome.result, now=now)
                 job.sender.on_delivered(uow, job.job, outcome.result, now)
             elif isinstance(outcome, Failed):
                 uow.outbox.mark_failed(job.row_id, error=outcome.error)

@@ -48,7 +48,7 @@ from bot.slack.threads import (
     remember_alert_thread,
 )
 from conversations.dsl import Script
-from storage.models import OutboxMessage
+from storage.outbox import ClaimedRow
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -119,11 +119,11 @@ class SlackSender:
 
     # --- in the claim transaction ----------------------------------------------------
 
-    def prepare(self, uow: UnitOfWork, row: OutboxMessage, now: datetime) -> SlackJob:
+    def prepare(self, uow: UnitOfWork, row: ClaimedRow, now: datetime) -> SlackJob:
         script = self._script()
-        if row.kind == ALERT_KIND and "rep" not in row.payload:
-            self._assign_rep(uow, row, script, now)
         payload = dict(row.payload)
+        if row.kind == ALERT_KIND and "rep" not in payload:
+            payload = self._assign_rep(uow, row, script, now)
         card: Card | None = None
         alert: tuple[str, dict[str, Any]] | None = None
         if row.kind == ERASE_KIND:
@@ -143,14 +143,19 @@ class SlackSender:
                         created_at=row.created_at, card=card, alert=alert)
 
     @staticmethod
-    def _assign_rep(uow: UnitOfWork, row: OutboxMessage, script: Script | None, now: datetime) -> None:
-        # Chosen once per alert and stored on the row, so a retry mentions the same rep.
+    def _assign_rep(
+        uow: UnitOfWork, row: ClaimedRow, script: Script | None, now: datetime
+    ) -> dict[str, Any]:
+        """The alert's payload with its rep: chosen once per alert and stored on the row, so a
+        retry mentions the same rep."""
         index = row.payload.get("route_index")
         route = route_of(script, index)
         if script is None or route is None or not route.reps or not isinstance(index, int):
-            return
+            return dict(row.payload)
         rep = take_rep_turn(uow, key=rotation_key(script.id, index), reps=route.reps, now=now)
-        row.payload = {**row.payload, "rep": rep}
+        payload = {**row.payload, "rep": rep}
+        uow.outbox.set_payload(row.id, payload)
+        return payload
 
     def on_delivered(self, uow: UnitOfWork, job: SlackJob, result: dict[str, Any], now: datetime) -> None:
         if job.kind == ALERT_KIND and job.lead_id is not None:

@@ -34,7 +34,7 @@ from bot.outbox.worker import Delivered as Sent
 from bot.outbox.worker import Failed, Outcome, OutboxWorker, RetryLater, WorkerPolicy
 from bot.telegram.pacing import ChatPacer
 from bot.telegram.render import Delivered, EditQuestion, Operation, SendText, StripKeyboard, render_reply
-from storage.models import OutboxMessage
+from storage.outbox import ClaimedRow
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -76,21 +76,19 @@ class TelegramSender:
         # `_call` uses do_api_request on purpose (see there); PTB suggests the typed method.
         warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUserWarning)
 
-    def prepare(self, uow: UnitOfWork, row: OutboxMessage, now: datetime) -> TelegramJob:
+    def prepare(self, uow: UnitOfWork, row: ClaimedRow, now: datetime) -> TelegramJob:
         chat_id = chat_id_of(row.destination)
         lang, previous, question = "en", None, None
         if row.lead_id is not None:
-            lead = uow.leads.get(row.lead_id)
-            lang = lead.language if lead is not None else "en"
-            for earlier in uow.outbox.for_lead(row.lead_id, kind=KIND):
-                if earlier.id >= row.id or earlier.status != "delivered":
-                    continue
-                result = earlier.result or {}
+            lang = uow.leads.language_of(row.lead_id) or "en"
+            for payload, result in uow.outbox.delivered_before(row.lead_id, kind=KIND,
+                                                              before=row.id):
+                result = result or {}
                 if question is not None and question.message_id in (
                     result.get("edited"), result.get("stripped")
                 ):
                     question = None  # its keyboard is gone
-                delivered = Delivered.from_result(result, earlier.payload)
+                delivered = Delivered.from_result(result, payload)
                 if delivered is None:
                     continue
                 previous = delivered
