@@ -130,7 +130,9 @@ def backoff_delay(attempts: int, policy: WorkerPolicy) -> float:
 
 
 @dataclass(frozen=True, slots=True)
-class _Job:
+class ClaimedJob:
+    """A leased row on its way out: `job` is what its sender's `prepare` returned."""
+
     row_id: int
     destination: str
     attempts: int
@@ -140,7 +142,7 @@ class _Job:
 
 @dataclass(frozen=True, slots=True)
 class _Recorded:
-    job: _Job
+    job: ClaimedJob
     outcome: Delivered | Failed | None  # None: retry at `retry_at`
     retry_at: datetime | None = None
     error: str = ""
@@ -242,7 +244,7 @@ class OutboxWorker:
 
     def launch(self, claimed: Any) -> None:
         """Send a row leased by `claim_destination` (its transaction has committed)."""
-        if not isinstance(claimed, _Job):
+        if not isinstance(claimed, ClaimedJob):
             self.kick()
             return
         task = asyncio.create_task(self._deliver(claimed), name=f"deliver:{claimed.destination}")
@@ -267,7 +269,7 @@ class OutboxWorker:
             outcomes = self._take_outcomes()
             check_lease = self._exclusive is not None and loop.time() >= lease_due
             room = policy.max_in_flight - len(self._in_flight)
-            jobs: list[_Job] = []
+            jobs: list[ClaimedJob] = []
             if self._senders and (check_lease or (self.sending and room > 0) or outcomes):
                 try:
                     jobs, _unsendable, self.sending = await self._db.run(
@@ -303,14 +305,14 @@ class OutboxWorker:
         outcomes, self._outcomes = self._outcomes, []
         return outcomes
 
-    async def _deliver(self, job: _Job) -> None:
+    async def _deliver(self, job: ClaimedJob) -> None:
         # Recorded by the loop's next transaction; until then the destination's row is
         # still leased, so nothing else of that destination is sent ahead of it.
         recorded = await self._attempt(job)
         # Appended after the await: `self._outcomes` is swapped for a new list by each claim.
         self._outcomes.append(recorded)
 
-    async def _attempt(self, job: _Job) -> _Recorded:
+    async def _attempt(self, job: ClaimedJob) -> _Recorded:
         try:
             if self._policy.attempt_timeout is None:
                 outcome = await job.sender.send(job.job)
@@ -342,12 +344,12 @@ class OutboxWorker:
 
     def _claim(
         self, outcomes: list[_Recorded], *, check_lease: bool, limit: int
-    ) -> tuple[list[_Job], int, bool]:
+    ) -> tuple[list[ClaimedJob], int, bool]:
         """Record finished sends, renew (or try to take) the exclusive lease when due, and
         — allowed to send — lease the next due row of each idle destination.
         Returns (jobs, rows failed as unsendable, sending)."""
         now = self._clock()
-        jobs: list[_Job] = []
+        jobs: list[ClaimedJob] = []
         unsendable = 0
         with self._uow_factory() as uow:
             self._record(uow, outcomes, now)
@@ -384,7 +386,7 @@ class OutboxWorker:
                     "leased are claimable again)", self.name, holder, released)
         return True
 
-    def _prepare(self, uow: UnitOfWork, row: ClaimedRow, now: datetime) -> _Job | None:
+    def _prepare(self, uow: UnitOfWork, row: ClaimedRow, now: datetime) -> ClaimedJob | None:
         sender = self._senders[row.kind]
         try:
             prepared = sender.prepare(uow, row, now)
@@ -396,7 +398,7 @@ class OutboxWorker:
                       self.name, row.id, row.kind, row.destination[:100], reason[:300])
             uow.outbox.mark_failed(row.id, error=reason)
             return None
-        return _Job(row.id, row.destination, row.attempts, sender, prepared)
+        return ClaimedJob(row.id, row.destination, row.attempts, sender, prepared)
 
     def _record_only(self, outcomes: list[_Recorded]) -> None:
         with self._uow_factory() as uow:

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.error import TelegramError
@@ -21,7 +22,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHa
 from bot.dbgate import DatabaseGate
 from bot.service import LeadService
 from bot.telegram.delivery import DeliveryPolicy, TelegramDelivery
-from bot.telegram.handlers import LeadUpdateHandler, UpdateFailures
+from bot.telegram.handlers import LeadUpdateHandler, UpdateFailures, WebhookAnswers
 from bot.telegram.pacing import ChatPacer, PacingPolicy
 from bot.telegram.processor import PerChatUpdateProcessor
 from bot.telegram.texts import COMMANDS
@@ -96,8 +97,10 @@ class TelegramRuntime:
             policy=self.options.delivery,
         )
         self.failures = UpdateFailures()
+        self.answers = WebhookAnswers()
         self.application.add_handler(TypeHandler(
-            Update, LeadUpdateHandler(service=service, delivery=self.delivery, gate=gate)))
+            Update, LeadUpdateHandler(service=service, delivery=self.delivery, gate=gate,
+                                      answers=self.answers)))
         self.application.add_error_handler(self.failures.record)
 
     @property
@@ -146,6 +149,18 @@ class TelegramRuntime:
                 seconds = finished.get(update.update_id, loop.time()) - started
                 observe("failed" if update.update_id in failed else "ok", seconds)
         return failed
+
+    async def process_webhook_update(self, update: Update) -> tuple[bool, dict[str, Any] | None]:
+        """Handle one update a webhook delivered: (whether it committed, the Bot API call
+        to put in the HTTP answer, if any — see `WebhookAnswers`)."""
+        self.answers.offer(update.update_id)
+        try:
+            failed = await self.process_updates([update])
+        finally:
+            call = self.answers.take(update.update_id)
+        if failed:
+            return False, None
+        return True, call
 
     async def _register_commands(self) -> None:
         bot = self.application.bot

@@ -20,7 +20,7 @@ import logging
 import warnings
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,10 +30,17 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 from bot.dbgate import DatabaseGate
+from bot.outbox.worker import ClaimedJob, Failed, OutboxWorker, Outcome, RetryLater, WorkerPolicy
 from bot.outbox.worker import Delivered as Sent
-from bot.outbox.worker import Failed, Outcome, OutboxWorker, RetryLater, WorkerPolicy
 from bot.telegram.pacing import ChatPacer
-from bot.telegram.render import Delivered, EditQuestion, Operation, SendText, StripKeyboard, render_reply
+from bot.telegram.render import (
+    Delivered,
+    EditQuestion,
+    Operation,
+    SendText,
+    StripKeyboard,
+    render_reply,
+)
 from storage.outbox import ClaimedRow
 from storage.unit_of_work import UnitOfWork
 
@@ -63,6 +70,8 @@ class TelegramJob:
     row_id: int
     chat_id: int
     operations: tuple[Operation, ...]
+    # A keyboard already removed by the call in the webhook's answer (recorded as stripped).
+    stripped_in_answer: int | None = None
 
 
 class TelegramSender:
@@ -154,6 +163,8 @@ class TelegramSender:
                                        parse_mode=ParseMode.HTML,
                                        link_preview_options=_NO_PREVIEW, **extra)
             result = {"message_id": int(message["message_id"]), "text": operation.plain}
+        if job.stripped_in_answer is not None:
+            stripped = {"stripped": job.stripped_in_answer}
         return {**result, **stripped}
 
     async def _call(self, method: str, **params: Any) -> Any:
@@ -172,6 +183,20 @@ class TelegramDelivery(OutboxWorker):
         super().__init__(name="telegram-delivery", db=gate, uow_factory=uow_factory, clock=clock,
                          policy=policy, senders=[TelegramSender(bot=bot, pacer=pacer)],
                          exclusive_lease=SENDER_LEASE)
+
+
+    def take_keyboard_strip(self, claimed: Any) -> tuple[Any, int | None]:
+        """Split the keyboard removal off a job `claim_destination` returned: the caller
+        makes that call in the webhook's answer; the job records it as done."""
+        if not isinstance(claimed, ClaimedJob) or not isinstance(claimed.job, TelegramJob):
+            return claimed, None
+        job = claimed.job
+        strips = [op for op in job.operations if isinstance(op, StripKeyboard)]
+        if len(strips) != 1:
+            return claimed, None
+        rest = tuple(op for op in job.operations if not isinstance(op, StripKeyboard))
+        lighter = replace(job, operations=rest, stripped_in_answer=strips[0].message_id)
+        return replace(claimed, job=lighter), strips[0].message_id
 
 
 def retry_after(exc: RetryAfter) -> timedelta:

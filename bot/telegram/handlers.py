@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from typing import Any
 
 from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot.dbgate import DatabaseGate
 from bot.logging_faults import FaultLog, describe
 from bot.service import LeadService
-from bot.dbgate import DatabaseGate
 from bot.telegram.delivery import KIND, TelegramDelivery
 from bot.telegram.inbound import ForService, PointToPrivateChat, translate
 from bot.telegram.texts import GROUP_REDIRECT, language_of
@@ -67,26 +68,69 @@ class UpdateFailures:
             log.error("error outside an update: %s", describe(error), exc_info=error)
 
 
+class WebhookAnswers:
+    """Bot API calls to make in the webhook's HTTP answer, by update_id.
+
+    Telegram runs one Bot API call given as the body of a webhook's 200 answer, which
+    costs neither side a request. Telegram reports nothing back for it — no result,
+    no error, no message id — so only calls whose answer Leadbot does not need go
+    there: acknowledging a button tap, and removing the keyboard of the question a
+    typed answer just answered. Replies that create messages are always sent through
+    the outbox: Leadbot needs their message ids (to edit or strip their keyboards
+    later) and must know they arrived.
+    """
+
+    def __init__(self) -> None:
+        self._calls: dict[int, dict[str, Any] | None] = {}
+
+    def offer(self, update_id: int) -> None:
+        """The webhook will answer this update and can carry a call."""
+        self._calls[update_id] = None
+
+    def can_carry(self, update_id: int) -> bool:
+        return update_id in self._calls and self._calls[update_id] is None
+
+    def carry(self, update_id: int, method: str, **params: Any) -> None:
+        self._calls[update_id] = {"method": method, **params}
+
+    def take(self, update_id: int) -> dict[str, Any] | None:
+        """The call for this update's answer, if any (and forget the offer)."""
+        return self._calls.pop(update_id, None)
+
+
 class LeadUpdateHandler:
     """The one callback for every update (registered through a `TypeHandler`)."""
 
     def __init__(
-        self, *, service: LeadService, delivery: TelegramDelivery, gate: DatabaseGate
+        self, *, service: LeadService, delivery: TelegramDelivery, gate: DatabaseGate,
+        answers: WebhookAnswers | None = None,
     ) -> None:
         self._service = service
         self._gate = gate
         self._delivery = delivery
+        self._answers = answers or WebhookAnswers()
 
     async def __call__(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         translation = translate(update)
         if isinstance(translation, ForService):
-            await self._handle(translation, context)
+            await self._handle(update.update_id, translation, context)
         elif isinstance(translation, PointToPrivateChat):
             await self._point_to_private_chat(translation, context)
         elif translation.callback_query_id is not None:
-            await _answer_callback(context, translation.callback_query_id)
+            await self._acknowledge_tap(update.update_id, translation.callback_query_id, context)
 
-    async def _handle(self, message: ForService, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def _acknowledge_tap(
+        self, update_id: int, query_id: str, context: ContextTypes.DEFAULT_TYPE
+    ) -> None:
+        # The client shows a spinner until the tap is answered.
+        if self._answers.can_carry(update_id):
+            self._answers.carry(update_id, "answerCallbackQuery", callback_query_id=query_id)
+        else:
+            await _answer_callback(context, query_id)
+
+    async def _handle(
+        self, update_id: int, message: ForService, context: ContextTypes.DEFAULT_TYPE
+    ) -> None:
         try:
             # The service is synchronous (SQLAlchemy); a thread keeps the loop free for
             # other chats. It commits the answer and the queued replies together, and
@@ -105,12 +149,21 @@ class LeadUpdateHandler:
                 then=lambda uow, now: claimed.append(
                     self._delivery.claim_destination(uow, destination, now)),
             )
-        finally:
-            # Always answer a tap, even if handling failed: the client shows a spinner
-            # until we do. The visible answer is the edited question message.
+        except BaseException:
+            # Always answer a tap, even if handling failed (the webhook then answers
+            # with an error status, which carries no call).
             if message.callback_query_id is not None:
                 await _answer_callback(context, message.callback_query_id)
-        self._delivery.launch(claimed[-1] if claimed else None)
+            raise
+        if message.callback_query_id is not None:  # the visible answer is the edited question
+            await self._acknowledge_tap(update_id, message.callback_query_id, context)
+        job = claimed[-1] if claimed else None
+        if job is not None and self._answers.can_carry(update_id):
+            job, strip = self._delivery.take_keyboard_strip(job)
+            if strip is not None:
+                self._answers.carry(update_id, "editMessageReplyMarkup",
+                                    chat_id=int(message.key.chat_id), message_id=strip)
+        self._delivery.launch(job)
 
     async def _point_to_private_chat(
         self, target: PointToPrivateChat, context: ContextTypes.DEFAULT_TYPE

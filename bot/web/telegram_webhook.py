@@ -98,9 +98,9 @@ def webhook_route(
             log.info("webhook body refused: %s", exc)
             return JSONResponse({"error": "expected a JSON Telegram Update", "detail": str(exc)},
                                 status_code=400)
-        failed = await runtime.process_updates([update])
+        committed, call = await runtime.process_webhook_update(update)
         seconds = time.perf_counter() - started
-        if failed:
+        if not committed:
             metrics.observe("failed", seconds)
             cause = runtime.failures.cause(update.update_id)
             if cause is None or database_unavailable(cause):
@@ -108,6 +108,8 @@ def webhook_route(
             # A retry would fail the same way: say so, rather than have Telegram retry.
             return JSONResponse({"error": "update could not be processed"}, status_code=422)
         metrics.observe("ok", seconds)
+        if call is not None:  # Telegram makes this Bot API call as it reads the answer
+            return JSONResponse(call)
         return Response(status_code=200)
 
     return Route(WEBHOOK_PATH, endpoint, methods=["POST"])
