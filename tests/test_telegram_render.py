@@ -6,7 +6,7 @@ import html
 
 from hypothesis import given
 from hypothesis import strategies as st
-from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
+from telegram import InlineKeyboardMarkup, ReplyKeyboardRemove
 
 from bot.telegram.render import Delivered, EditQuestion, SendText, render_reply, split_text
 from tests.fakes.telegram_api import html_to_plain
@@ -52,29 +52,34 @@ def test_keyboard_goes_on_the_last_piece_only() -> None:
 def test_short_labels_two_per_row_long_labels_one_per_row() -> None:
     short = [{"token": f"a:q:{i}", "label": f"{i}"} for i in range(5)]
     [op] = render_reply(payload(choices=short), lang="en", previous=None, question=None)
-    assert isinstance(op, SendText) and isinstance(op.markup, InlineKeyboardMarkup)
-    assert [len(row) for row in op.markup.inline_keyboard] == [2, 2, 1]
-    assert op.markup.inline_keyboard[0][1].callback_data == "a:q:1"
+    assert isinstance(op, SendText) and op.markup is not None
+    assert [len(row) for row in op.markup["inline_keyboard"]] == [2, 2, 1]
+    assert op.markup["inline_keyboard"][0][1] == {"text": "1", "callback_data": "a:q:1"}
 
     long = [{"token": "a:q:x", "label": "Public sector & non-profit"}, {"token": "a:q:y", "label": "IT"}]
     [op] = render_reply(payload(choices=long), lang="en", previous=None, question=None)
-    assert isinstance(op, SendText) and isinstance(op.markup, InlineKeyboardMarkup)
-    assert [len(row) for row in op.markup.inline_keyboard] == [1, 1]
+    assert isinstance(op, SendText) and op.markup is not None
+    assert [len(row) for row in op.markup["inline_keyboard"]] == [1, 1]
+    # The Bot API's own shape: PTB reads it back as a keyboard.
+    keyboard = InlineKeyboardMarkup.de_json(op.markup, None)
+    assert keyboard.inline_keyboard[0][0].text == "Public sector & non-profit"
 
 
 def test_phone_question_gets_a_share_contact_keyboard_in_the_prospects_language() -> None:
     ask = payload("Your phone?", request_phone=True, choices=[{"token": "s:phone", "label": "Passer"}])
     [op] = render_reply(ask, lang="fr", previous=None, question=None)
-    assert isinstance(op, SendText) and isinstance(op.markup, ReplyKeyboardMarkup)
-    share, skip = op.markup.keyboard
-    assert share[0].request_contact and "Partager" in share[0].text
-    assert skip[0].text == "Passer"
+    assert isinstance(op, SendText) and op.markup is not None
+    assert op.markup["one_time_keyboard"] and op.markup["resize_keyboard"]
+    share, skip = op.markup["keyboard"]
+    assert share[0]["request_contact"] and "Partager" in share[0]["text"]
+    assert skip == [{"text": "Passer"}]
 
 
 def test_the_reply_after_a_phone_question_removes_that_keyboard() -> None:
     phone = Delivered(message_id=9, text="Your phone?", had_choices=True, request_phone=True)
     [op] = render_reply(payload("Thanks!"), lang="en", previous=phone, question=phone)
-    assert isinstance(op, SendText) and isinstance(op.markup, ReplyKeyboardRemove)
+    assert isinstance(op, SendText) and op.markup == {"remove_keyboard": True}
+    assert ReplyKeyboardRemove.de_json(op.markup, None).remove_keyboard
 
 
 def test_a_confirmation_edits_the_question_that_was_answered() -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from telegram import Bot, LinkPreviewOptions
+from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 
 KIND = "telegram"
 SENDER_LEASE = "telegram-sender"
-_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+_NO_PREVIEW = {"is_disabled": True}  # LinkPreviewOptions, as plain JSON
 
 # The worker's policy; its defaults are Telegram's (lease 10 s, 12 attempts…).
 DeliveryPolicy = WorkerPolicy

@@ -11,18 +11,14 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-)
 from telegram.constants import MessageLimit
 
 from bot.telegram.texts import SHARE_PHONE
 
-Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+# A `reply_markup` as the Bot API reads it (InlineKeyboardMarkup, ReplyKeyboardMarkup or
+# ReplyKeyboardRemove in JSON): built as plain data, since PTB would only turn its
+# objects back into this on every send.
+Markup = dict[str, Any]
 # Labels up to this length sit two to a row; longer ones get a row each so nothing
 # is truncated on a phone screen.
 _SHORT_LABEL = 16
@@ -126,18 +122,19 @@ def _markup(payload: dict[str, Any], *, lang: str, previous: Delivered | None) -
     if payload.get("request_phone"):
         # A reply keyboard can't hold callback buttons, so the other choices (e.g. "Skip")
         # become plain text buttons: tapping one sends its label, which the engine reads.
-        rows = [[KeyboardButton(SHARE_PHONE.get(lang, SHARE_PHONE["en"]), request_contact=True)]]
-        rows += [[KeyboardButton(label)] for _, label in choices]
-        return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
+        rows: list[list[dict[str, Any]]] = [
+            [{"text": SHARE_PHONE.get(lang, SHARE_PHONE["en"]), "request_contact": True}]]
+        rows += [[{"text": label}] for _, label in choices]
+        return {"keyboard": rows, "resize_keyboard": True, "one_time_keyboard": True}
     if choices:
-        return InlineKeyboardMarkup(_rows(choices))
+        return {"inline_keyboard": _rows(choices)}
     if previous is not None and previous.request_phone:
-        return ReplyKeyboardRemove()
+        return {"remove_keyboard": True}
     return None
 
 
-def _rows(choices: list[tuple[str, str]]) -> list[list[InlineKeyboardButton]]:
-    buttons = [InlineKeyboardButton(label, callback_data=token) for token, label in choices]
+def _rows(choices: list[tuple[str, str]]) -> list[list[dict[str, str]]]:
+    buttons = [{"text": label, "callback_data": token} for token, label in choices]
     if all(len(label) <= _SHORT_LABEL for _, label in choices):
         return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     return [[button] for button in buttons]
