@@ -4,7 +4,8 @@ Every channel (Telegram, terminal, webhook) calls `LeadService.handle_message`.
 It loads the chat's state (row-locked on PostgreSQL; SQLite has one writer),
 runs the pure engine, and writes state, answers, events, the lead's score and
 stage, the Slack alert (outbox) and, when asked, the replies (outbox) — all or
-nothing. A message id seen before is ignored.
+nothing. A message id seen before is ignored. The replies are the messages a
+prospect receives, one per turn (`conversations.outgoing`), whichever the channel.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from bot.speed_to_lead import start_sla_clock, take_due_sla_steps
 from conversations.answers import next_question
 from conversations.dsl import Script
 from conversations.engine import step
@@ -33,6 +35,7 @@ from conversations.exchange import (
     Step,
 )
 from conversations.loader import LoadedScript
+from conversations.outgoing import one_message_per_turn
 from conversations.state import ConversationState
 from conversations.turn import language_for
 from conversations.vocabulary import (
@@ -45,7 +48,6 @@ from conversations.vocabulary import (
     Stage,
     Temperature,
 )
-from bot.speed_to_lead import start_sla_clock, take_due_sla_steps
 from storage.records import LeadRecord
 from storage.unit_of_work import UnitOfWork
 
@@ -197,6 +199,10 @@ class LeadService:
                     variant=served.variant,
                 )
             erased = self._apply_events(script, uow, lead, conversation_id, state, result, now)
+            # Composed here, where replies become what is sent: every channel (the outbox,
+            # the terminal) gets the same messages, one per turn and so one outbox row (a
+            # tap adds the confirmation written into the tapped question).
+            replies = one_message_per_turn(result.replies)
             if not erased:
                 for hook in self._hooks:
                     hook(uow, lead, result.events, now)
@@ -204,18 +210,18 @@ class LeadService:
                 uow.outbox.queue_many(
                     kind=outbound,
                     destination=f"{outbound}:{key.chat_id}",
-                    payloads=[reply_payload(reply) for reply in result.replies],
+                    payloads=[reply_payload(reply) for reply in replies],
                     lead_id=None if erased else lead.id,
                     now=now,
                 )
             if not erased:
                 uow.leads.save(lead, conversation_id=conversation_id, state=saved_state,
                                status=result.state.status, now=now)
-            if then is not None and outbound is not None and result.replies:
+            if then is not None and outbound is not None and replies:
                 then(uow, now)
             handled = Handled(
                 lead_id=None if erased else lead.id,
-                replies=result.replies,
+                replies=replies,
                 events=result.events,
                 stage=result.state.stage,
                 language=result.state.lang,

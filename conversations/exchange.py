@@ -72,7 +72,11 @@ class Choice:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """One message to send. `question_id` is set when it asks a question."""
+    """One thing the bot says. `question_id` is set when it asks a question.
+
+    A turn's replies are composed into the messages sent, one per turn, by
+    :func:`conversations.outgoing.one_message_per_turn` (greeting + question is one message).
+    """
 
     text: str
     choices: tuple[Choice, ...] = ()

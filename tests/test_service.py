@@ -6,11 +6,13 @@ import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.bootstrap import Container, build
+from bot.console import ConsoleChat
 from bot.service import ConversationKey, Profile
 from bot.settings import Settings
 from conversations.exchange import Event, Inbound
@@ -104,6 +106,39 @@ def test_replies_go_to_the_outbox_in_the_same_transaction(app: Container) -> Non
     assert queued[-1][1]["choices"][0]["token"] == "a:sector:software"
 
 
+def test_each_turn_is_one_queued_message_and_the_terminal_shows_the_same(app: Container) -> None:
+    """/start and every typed answer of a hot lead: one reply queued per turn (the engine says
+    greeting + question, and thanks + booking link, in two pieces each: sent as one)."""
+    queued: list[int] = []
+    for text in ["/start", *HOT]:
+        before = len(telegram_rows(app))
+        handled = send(app, "8", text, outbound="telegram")
+        queued.append(len(telegram_rows(app)) - before)
+        assert len(handled.replies) == queued[-1]
+    assert queued == [1] * 9
+    rows = telegram_rows(app)
+    assert rows[0]["text"].startswith("Hi Ada!") and rows[0]["question_id"] == "sector"
+    assert rows[0]["text"].endswith("\n\nWhich sector is your company in?")
+    assert len(rows[0]["choices"]) == 8
+    assert "sales team" in rows[-1]["text"] and "https://cal.com/" in rows[-1]["text"]
+
+    shown: list[str] = []
+    chat = ConsoleChat(service=app.service, uow_factory=app.uow,
+                       key=ConversationKey("console", "8"),
+                       profile=Profile(first_name="Ada", language_code="en"), write=shown.append)
+    chat.start()
+    chat.run(HOT)
+    said = [line for line in shown if line.startswith("bot: ")]
+    # The terminal's /start carries no first name: its greeting says "there".
+    expected = [f"bot: {row['text']}".replace("Hi Ada!", "Hi there!") for row in rows]
+    assert [line.split("\n   ")[0] for line in said] == expected  # one block per turn, as queued
+
+
+def telegram_rows(app: Container) -> list[dict[str, Any]]:
+    with app.uow() as uow:
+        return [dict(m.payload) for m in uow.outbox.pending(kinds=["telegram"])]
+
+
 def test_forget_erases_personal_data(app: Container) -> None:
     send(app, "5", "/start")
     for text in HOT:
@@ -155,7 +190,7 @@ def test_chats_processed_concurrently_keep_each_chats_order(app: Container) -> N
         try:
             for text in ["/start", *HOT]:
                 send(app, chat, text, message_id=f"{chat}:{text}")
-        except BaseException as exc:  # surfaced below
+        except BaseException as exc:  # noqa: BLE001 - surfaced below
             errors.append(exc)
 
     threads = [threading.Thread(target=prospect, args=(str(100 + i),)) for i in range(6)]

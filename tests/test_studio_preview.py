@@ -30,7 +30,12 @@ def tap(session: PreviewSession, label: str) -> PreviewSession:
 
 def test_a_prospect_reaches_sql_and_the_card_shows_their_answers() -> None:
     session = start_preview(SCRIPT, lang="en", now=NOW)
-    assert session.lines[-1].text == "Which sector is your company in?"
+    # One bubble, as on Telegram: the greeting, the privacy notice and the question.
+    [prospect, opening] = session.lines
+    assert (prospect.who, prospect.text, opening.who) == ("prospect", "/start", "bot")
+    greeting, privacy, question = opening.text.split("\n\n")
+    assert greeting.startswith("Hi Sam!") and "/forget" in privacy
+    assert question == "Which sector is your company in?"
     assert "Software & SaaS" in [b.label for b in session.active_buttons]
     session = tap(session, "Software & SaaS")
     assert session.standing is not None and session.standing.fit == 20
@@ -58,7 +63,8 @@ def test_no_card_before_the_lead_is_qualified() -> None:
 def test_did_you_mean_offers_buttons_and_the_language_switch_works() -> None:
     session = start_preview(SCRIPT, lang="en", now=NOW)
     session = say(session, "/lang fr")
-    assert session.lines[-1].text == "Dans quel secteur est votre entreprise ?"
+    assert session.lines[-1].text == "Je parlerai français.\n\nDans quel secteur est votre entreprise ?"
+    assert session.lines[-2].who == "prospect"  # one bubble for the turn
     session = say(session, "logicel")  # a typo: close to a label, not certain
     labels = [b.label for b in session.active_buttons]
     if session.standing is None:  # not accepted outright: the engine asked
@@ -94,3 +100,25 @@ def test_a_draft_that_dropped_the_current_question_starts_over() -> None:
     session = preview_turn(SCRIPT, session.model_copy(update={"state": gone}),
                            Inbound.parse_text("software"), now=NOW)
     assert session.state is not None and session.state.status == "active"
+
+
+def _bot_lines_added(before: PreviewSession, after: PreviewSession) -> list[str]:
+    return [line.text for line in after.lines[len(before.lines):] if line.who == "bot"]
+
+
+def test_each_turn_is_one_bubble_as_on_telegram() -> None:
+    session = start_preview(SCRIPT, lang="en", now=NOW)
+    assert len(_bot_lines_added(PreviewSession(), session)) == 1
+    re_asked = say(session, "qwertyuiop")
+    assert _bot_lines_added(session, re_asked) == [
+        "Sorry, I didn't catch that.\nWhich sector is your company in?"]
+    typed = say(re_asked, "we build SaaS software")
+    assert _bot_lines_added(re_asked, typed) == ["How many people work at your company?"]
+    # A tap: the confirmation Telegram writes into the tapped question, then the next one.
+    tapped = tap(typed, "51–200")
+    assert _bot_lines_added(typed, tapped) == ["✓ 51–200", "What budget do you have in mind for this project?"]
+    assert tapped.active_buttons  # the new question's buttons
+    welcomed = say(tapped, "/start")
+    assert _bot_lines_added(tapped, welcomed) == [
+        "Welcome back!\n\nWhat budget do you have in mind for this project?"]
+    assert welcomed.active_buttons == tapped.active_buttons

@@ -26,15 +26,16 @@ async def play_hot_prospect_by_buttons(prospect: Any) -> None:
 async def test_whole_default_script_by_buttons(telegram_bot: Any) -> None:
     ada = telegram_bot.prospect(101, first_name="Ada", username="ada")
 
-    opening = await ada.say("/start")
-    assert opening[0].startswith("Hi Ada!")
-    assert "/forget" in opening[0]  # the privacy notice rides on the first message
-    assert opening[-1] == "Which sector is your company in?"
+    [opening] = await ada.say("/start")  # one message: greeting, privacy notice, question
+    greeting, privacy, question = opening.split("\n\n")
+    assert greeting.startswith("Hi Ada!")
+    assert "/forget" in privacy  # the privacy notice rides on the first message
+    assert question == "Which sector is your company in?"
     assert "Software & SaaS" in ada.buttons and len(ada.buttons) == 8
 
     after_tap = await ada.tap("Software & SaaS")
-    sector_message = ada.messages[1]
-    assert sector_message.text == "Which sector is your company in?\n\n✓ Software & SaaS"
+    sector_message = ada.messages[0]
+    assert sector_message.text == f"{opening}\n\n✓ Software & SaaS"
     assert sector_message.inline_keyboard is None  # answered: its buttons are gone
     assert after_tap == ["How many people work at your company?"]
     assert telegram_bot.fake.callback_answered(ada.last_update_id)
@@ -80,9 +81,9 @@ async def test_whole_default_script_by_free_text(telegram_bot: Any) -> None:
 
 async def test_french_prospect_gets_french_and_french_buttons(telegram_bot: Any) -> None:
     zoe = telegram_bot.prospect(103, first_name="Zoé", language_code="fr-FR")
-    opening = await zoe.say("/start")
-    assert opening[0].startswith("Bonjour Zoé !")
-    assert opening[-1] == "Dans quel secteur est votre entreprise ?"
+    [opening] = await zoe.say("/start")
+    assert opening.startswith("Bonjour Zoé !")
+    assert opening.endswith("\n\nDans quel secteur est votre entreprise ?")
     assert "Logiciel & SaaS" in zoe.buttons
     await zoe.tap("Logiciel & SaaS")
     assert zoe.messages[-1].text == "Combien de personnes travaillent dans votre entreprise ?"
@@ -103,9 +104,9 @@ async def test_restart_mid_way_starts_over(telegram_bot: Any) -> None:
     await sam.say("/start")
     await sam.tap("Retail & e-commerce")
     await sam.tap("11–50")
-    restarted = await sam.say("/restart")
-    assert restarted[0].startswith("Let's start over.")
-    assert restarted[-1] == "Which sector is your company in?"
+    [restarted] = await sam.say("/restart")
+    assert restarted.startswith("Let's start over.")
+    assert restarted.endswith("\n\nWhich sector is your company in?")
     await sam.tap("Healthcare")
     assert sam.messages[-1].text == "How many people work at your company?"
     with telegram_bot.container.uow() as uow:
@@ -154,8 +155,8 @@ async def test_non_text_messages_get_a_friendly_re_ask(telegram_bot: Any) -> Non
     await kim.say("/start")
     for kind in ("sticker", "photo", "voice", "document", "location"):
         replies = await kim.send(kind)
-        assert replies[0] == "I can only read text. Please answer in text or tap a button.", kind
-        assert replies[-1] == "Which sector is your company in?"
+        assert replies == [("I can only read text. Please answer in text or tap a button.\n\n"
+                            "Which sector is your company in?")], kind
     forwarded = await kim.send("forwarded", "software")
     assert forwarded[0].startswith("I can't use forwarded messages")
     someone_else = await kim.send("contact", "+33 6 12 34 56 78", contact_user_id=999)
@@ -209,7 +210,7 @@ async def test_lang_command_switches_language(telegram_bot: Any) -> None:
     leo = telegram_bot.prospect(112)
     await leo.say("/start")
     switched = await leo.say("/lang fr")
-    assert switched[-1] == "Dans quel secteur est votre entreprise ?"
+    assert switched == ["Je parlerai français.\n\nDans quel secteur est votre entreprise ?"]
     assert "Logiciel & SaaS" in leo.buttons
 
 

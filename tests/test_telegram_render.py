@@ -8,7 +8,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from telegram import InlineKeyboardMarkup, ReplyKeyboardRemove
 
+from bot.service import reply_payload
 from bot.telegram.render import Delivered, EditQuestion, SendText, render_reply, split_text
+from conversations.exchange import Choice, Reply
+from conversations.outgoing import one_message_per_turn
 from tests.fakes.telegram_api import html_to_plain
 
 
@@ -108,3 +111,22 @@ def test_pacing_allows_a_burst_then_one_message_a_second() -> None:
     assert pacer._reserve(2) == 0.0  # another chat is not slowed down
     now[0] += 10
     assert pacer._reserve(1) == 0.0  # refilled while idle
+
+
+def test_a_composed_turn_is_one_escaped_message_that_is_still_the_question() -> None:
+    """/start as queued: greeting (a prospect's name in it), privacy notice and the question in
+    one payload; it renders as one message with the keyboard, and a tap on it edits it whole."""
+    replies = [Reply(text="Hi <b>Al</b> & Co!\n\nPrivacy: send /forget."),
+               Reply(text="Which sector?", question_id="sector",
+                     choices=(Choice("a:sector:software", "Software & SaaS"),))]
+    [queued] = [reply_payload(r) for r in one_message_per_turn(replies)]
+    [op] = render_reply(queued, lang="en", previous=None, question=None)
+    assert isinstance(op, SendText) and isinstance(op.markup, InlineKeyboardMarkup)
+    assert op.html == ("Hi &lt;b&gt;Al&lt;/b&gt; &amp; Co!\n\nPrivacy: send /forget."
+                       "\n\nWhich sector?")
+    delivered = Delivered.from_result({"message_id": 7, "text": op.plain}, queued)
+    assert delivered is not None and delivered.had_choices and not delivered.request_phone
+    [edit] = render_reply(payload("✓ Software & SaaS", remove_keyboard=True), lang="en",
+                          previous=delivered, question=delivered)
+    assert isinstance(edit, EditQuestion) and edit.message_id == 7
+    assert html_to_plain(edit.html) == f"{op.plain}\n\n✓ Software & SaaS"

@@ -65,7 +65,7 @@ async def test_serving_a_conversation_logs_no_token_and_no_message_text(
                                              json=text_update(update_id, 701, text),
                                              headers={SECRET_HEADER: SECRET})
                 assert response.status_code == 200
-            await fake_telegram.wait_for(lambda: len(fake_telegram.messages(701)) >= 10,
+            await fake_telegram.wait_for(lambda: len(fake_telegram.messages(701)) >= len(HOT),
                                          what="the replies")
     finally:
         container.close()

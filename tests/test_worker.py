@@ -69,13 +69,15 @@ async def test_worker_delivers_alert_replies_and_reminders_then_stops_cleanly(
     worker = asyncio.create_task(work(container, stop=stop, telegram_options=telegram_options,
                                       job_options=FAST_JOBS))
     await until(lambda: len(alerts(fake_slack)) == 1, "the Slack alert")
-    await until(lambda: len(fake_telegram.messages(801)) >= 10, "the replies to 801")
+    # One message per turn: /start and the eight answers.
+    await until(lambda: len(fake_telegram.messages(801)) >= len(HOT), "the replies to 801")
     replies_before = len(fake_telegram.messages(802))
     clock.advance(hours=2, minutes=5)
-    # The reminder, then the question it stopped at, asked again.
-    await until(lambda: len(fake_telegram.messages(802)) >= replies_before + 2, "the reminder")
-    reminder = fake_telegram.texts(802)[replies_before:]
-    assert reminder[0].startswith("Still there?") and "budget" in reminder[1]
+    # The reminder, then the question it stopped at, asked again: one message.
+    await until(lambda: len(fake_telegram.messages(802)) >= replies_before + 1, "the reminder")
+    [reminder] = fake_telegram.texts(802)[replies_before:]
+    nudge, question = reminder.split("\n\n")
+    assert nudge.startswith("Still there?") and "budget" in question
     stop.set()
     await asyncio.wait_for(worker, timeout=20)
     with container.uow() as uow:

@@ -20,6 +20,7 @@ from bot.slack.card_source import option_label, question_label
 from conversations.dsl import Script
 from conversations.engine import step
 from conversations.exchange import AnswerRecorded, Inbound, StageChanged
+from conversations.outgoing import one_message_per_turn
 from conversations.state import ConversationState
 from conversations.turn import score_state
 from conversations.vocabulary import Stage, Temperature
@@ -116,7 +117,8 @@ def preview_turn(
     if any(isinstance(e, (AnswerRecorded, StageChanged)) for e in result.events):
         lines.append(PreviewLine(who="standing", standing=standing_of(script, result.state, now),
                                  stage_changed=stage_changed))
-    for reply in result.replies:
+    # The messages a prospect would get on Telegram: one per turn, composed as the service does.
+    for reply in one_message_per_turn(result.replies):
         buttons = tuple(PreviewButton(token=c.token, label=c.label) for c in reply.choices)
         lines.append(PreviewLine(who="bot", text=reply.text, buttons=buttons))
     return PreviewSession(
