@@ -113,6 +113,66 @@ StrictLoader.add_implicit_resolver(
 )
 
 
+if yaml.__with_libyaml__:
+
+    class LibyamlComposer(yaml.CBaseLoader):
+        """libyaml's reader, scanner, parser and composer, with StrictLoader's tags.
+
+        About eight times faster than PyYAML's own (40 ms → 5 ms for the bundled
+        script), but it follows aliases and nests as deep as it is told: `compose` checks
+        the tree and leaves anything unusual to StrictLoader.
+        """
+
+        yaml_implicit_resolvers = StrictLoader.yaml_implicit_resolvers
+
+
+# Where libyaml and PyYAML read a text differently (a tab as separator, a byte-order mark
+# or Unicode line break inside the text, `|#`, a `!` tag, an explicit `? key`, a `?` inside
+# `[…]` or `{…}`), the
+# answer must stay PyYAML's: such texts go to StrictLoader.
+_LIBYAML_DIFFERS = re.compile(
+    r"[\t\r\x85\u2028\u2029\ufeff]|[|>][-+0-9]*#"
+    r"|(?:^[ ]*|[-:?,\[{][ ]+|[\[{,])[!?]|[\[{][^\n]*\?", re.MULTILINE)
+
+
+def compose(text: str) -> yaml.Node | None:
+    """The document's node tree: StrictLoader's answer, errors and refusals included.
+
+    libyaml composes it when it can; a tree with a shared node (an alias) or deeper than
+    MAX_NESTING, or a document libyaml refuses, is composed again by StrictLoader so
+    the problem is reported exactly as it always was.
+    """
+    if yaml.__with_libyaml__ and not _LIBYAML_DIFFERS.search(text):
+        try:
+            root = yaml.compose(text, Loader=LibyamlComposer)
+        except yaml.YAMLError:
+            pass
+        else:
+            if root is not None and _plain_tree(root, last_line=text.rstrip().count("\n")):
+                return root
+    return yaml.compose(text, Loader=StrictLoader)
+
+
+def _plain_tree(root: yaml.Node, *, last_line: int) -> bool:
+    """True when no node is reached twice (no alias), none is nested too deeply, and no
+    empty value ends the text (libyaml and PyYAML place that one differently)."""
+    seen: set[int] = set()
+    pending: list[tuple[yaml.Node, int]] = [(root, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > MAX_NESTING or id(node) in seen:
+            return False
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            pending.extend((child, depth + 1) for pair in node.value for child in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            pending.extend((child, depth + 1) for child in node.value)
+        elif (isinstance(node, yaml.ScalarNode) and node.value == "" and not node.style
+              and node.start_mark.line >= last_line):
+            return False
+    return True
+
+
 class PositionedBuilder:
     """Turns a composed node tree into plain data, recording where each value came from."""
 
@@ -196,7 +256,7 @@ def _data_path(loc: tuple[str | int, ...], data: Any) -> PathKey:
     path: list[str | int] = []
     current = data
     for part in loc:
-        if isinstance(current, dict) and part in current:
+        if isinstance(current, dict) and part in current:  # noqa: SIM114 (mypy narrows each)
             path.append(part)
             current = current[part]
         elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
@@ -294,7 +354,7 @@ def _parse(text: str, *, filename: str) -> tuple[Script, dict[PathKey, tuple[int
     if depth > MAX_NESTING:
         raise ScriptError([Problem(filename, line, column, "", NESTED_TOO_DEEPLY)])
     try:
-        root = yaml.compose(text, Loader=StrictLoader)
+        root = compose(text)
     except ScriptLimitExceeded as exc:
         raise ScriptError([Problem(filename, exc.line, exc.column, "", exc.message)]) from None
     except yaml.MarkedYAMLError as exc:
