@@ -304,7 +304,7 @@ def _counted_before(turn: Turn, action_id: str) -> bool:
 
 def _nudge(turn: Turn) -> None:
     """Send the reminder or follow-up that is due now, if any."""
-    _, facts = lead_facts(turn.script, turn.state, turn.now)
+    _, facts = lead_facts(turn.script, turn.state, turn.now, score=turn.score())
     nudge = next_nudge(turn.script, turn.state, facts)
     if nudge is None or nudge.due_at > turn.now:
         return
