@@ -50,7 +50,6 @@ from conversations.loader import Problem as LoaderProblem
 from conversations.matching import ACCEPT_CONFIDENCE, match_answer
 from storage.unit_of_work import UnitOfWork
 
-
 PARSED_KEPT = 16
 
 

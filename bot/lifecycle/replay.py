@@ -38,7 +38,14 @@ from pydantic import ValidationError
 from bot.lifecycle.models import ConversationReplay, Outcome, ReplayTotals, Stage
 from bot.lifecycle.replay_inputs import Attempt, StoredConversation
 from conversations.contact import is_skip
-from conversations.dsl import EmailQuestion, PhoneQuestion, Question, Script, TextQuestion, options_of
+from conversations.dsl import (
+    EmailQuestion,
+    PhoneQuestion,
+    Question,
+    Script,
+    TextQuestion,
+    options_of,
+)
 from conversations.engine import step
 from conversations.exchange import Inbound
 from conversations.routing import route_for
