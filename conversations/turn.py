@@ -58,7 +58,7 @@ class Turn:
     now: datetime
     replies: list[Reply] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
-    _scored: tuple[object, object, Score] | None = field(default=None, repr=False)
+    _scored: tuple[object, object, Score] | None = field(default=None, init=False, repr=False)
 
     def update(self, **changes: Unpack[StateChanges]) -> None:
         self.state = self.state.model_copy(update=dict(changes))
