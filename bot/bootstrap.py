@@ -20,7 +20,7 @@ from bot.slack.booking import queue_booking_update
 from bot.slack.bridge import queue_alert_erasure, queue_thread_relays
 from conversations.loader import LoadedScript
 from storage import migrate
-from storage.database import create_database_engine, create_session_factory
+from storage.database import create_database_engine, create_session_factory, libpq_conninfo
 from storage.unit_of_work import UnitOfWork
 
 
@@ -56,7 +56,15 @@ class Container:
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)
 
+    def listen_for_deployments(self) -> None:
+        """On PostgreSQL, switch to a published script as soon as it is announced (for
+        long-running processes; the periodic check stays)."""
+        conninfo = libpq_conninfo(self.engine)
+        if conninfo is not None:
+            self.script_source.listen(conninfo)
+
     def close(self) -> None:
+        self.script_source.close()
         self.engine.dispose()
 
 

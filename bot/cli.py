@@ -189,6 +189,7 @@ def run(script_path: Path | None) -> None:
     settings = load_settings()
     _start_logging(settings)
     container = _build_or_fail(settings, script_path)
+    container.listen_for_deployments()
     if settings.telegram_bot_token is None:
         click.echo("leadbot: Telegram is not connected: create a bot with @BotFather, "
                    "`export TELEGRAM_BOT_TOKEN=…` and run `leadbot run` again "
@@ -228,6 +229,7 @@ def serve(script_path: Path | None, host: str, max_connections: int, with_jobs: 
         fail(str(exc))
     _start_logging(settings)
     container = _build_or_fail(settings, script_path)
+    container.listen_for_deployments()
     options = ServeOptions(host=host, with_jobs=with_jobs, max_connections=max_connections)
     from bot.studio.first_run import first_admin_lines
 
@@ -254,6 +256,7 @@ def worker(script_path: Path | None) -> None:
     settings = load_settings()
     _start_logging(settings)
     container = _build_or_fail(settings, script_path)
+    container.listen_for_deployments()
     try:
         _run_process(settings, work(container))
     finally:

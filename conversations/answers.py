@@ -36,10 +36,11 @@ from conversations.turn import (
     clean_text,
     closing_message,
     lead_facts,
+    options_chosen,
     reask_current,
-    score_state,
 )
 from conversations.understanding import CONTACT_PARSERS, Understanding, understand
+from scoring import Score, evaluate_stage
 
 END = "end"
 MAX_SUGGESTIONS = 3
@@ -175,7 +176,9 @@ def record(turn: Turn, question: Question, answer: AnswerState) -> None:
 
 def rescore(turn: Turn) -> None:
     previous = turn.state.stage
-    score, stage = score_state(turn.script, turn.state, turn.now)
+    score = turn.score()
+    stage = evaluate_stage(turn.script, previous=previous, options=options_chosen(turn.state),
+                           score=score)
     if stage != previous:
         turn.update(stage=stage)
         if stage == "sql":
@@ -194,11 +197,13 @@ def rescore(turn: Turn) -> None:
 
 
 def next_question(
-    script: Script, state: ConversationState, after: str | None, *, now: datetime
+    script: Script, state: ConversationState, after: str | None, *, now: datetime,
+    score: Score | None = None,
 ) -> str | None:
-    """The id of the next question to ask, or None when the flow is over."""
+    """The id of the next question to ask, or None when the flow is over (`score`: the
+    lead's score in `state`, when the caller has it)."""
     ids = script.question_ids()
-    _, facts = lead_facts(script, state, now)
+    _, facts = lead_facts(script, state, now, score=score)
     start = 0
     if after is not None:
         question = script.question(after)
@@ -223,7 +228,7 @@ def next_question(
 
 
 def advance(turn: Turn, *, after: str | None) -> None:
-    upcoming = next_question(turn.script, turn.state, after, now=turn.now)
+    upcoming = next_question(turn.script, turn.state, after, now=turn.now, score=turn.score())
     if upcoming is None:
         complete(turn)
         return

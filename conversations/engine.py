@@ -41,8 +41,8 @@ from conversations.turn import (
     clean_text,
     closing_message,
     language_for,
-    offer_booking,
     lead_facts,
+    offer_booking,
     reask_current,
 )
 
@@ -269,11 +269,11 @@ def _engagement(turn: Turn, action_id: str, *, via: Literal["button", "signal"])
         _engagement_reply(turn, action.id)
     before = turn.state.stage
     rescore(turn)
-    if turn.state.stage == "sql" != before and turn.state.status == "completed":
-        # Qualified after the chat: the closing message is long gone, so offer the
-        # meeting now — unless the signal is the meeting itself being booked.
-        if action.id != BOOKED_ACTION:
-            offer_booking(turn)
+    # Qualified after the chat: the closing message is long gone, so offer the
+    # meeting now — unless the signal is the meeting itself being booked.
+    if (turn.state.stage == "sql" != before and turn.state.status == "completed"
+            and action.id != BOOKED_ACTION):
+        offer_booking(turn)
 
 
 def _engagement_reply(turn: Turn, action_id: str) -> None:
@@ -304,7 +304,7 @@ def _counted_before(turn: Turn, action_id: str) -> bool:
 
 def _nudge(turn: Turn) -> None:
     """Send the reminder or follow-up that is due now, if any."""
-    _, facts = lead_facts(turn.script, turn.state, turn.now)
+    _, facts = lead_facts(turn.script, turn.state, turn.now, score=turn.score())
     nudge = next_nudge(turn.script, turn.state, facts)
     if nudge is None or nudge.due_at > turn.now:
         return

@@ -20,6 +20,13 @@ import yaml
 from pydantic import ValidationError
 
 from conversations.dsl import MAX_QUESTIONS, Script
+from conversations.strict_yaml import (
+    MAX_NESTING,
+    NESTED_TOO_DEEPLY,
+    ScriptLimitExceeded,
+    StrictLoader,
+    compose,
+)
 
 PathKey = tuple[str | int, ...]
 MAX_SCRIPT_BYTES = 1_000_000
@@ -54,63 +61,6 @@ class LoadedScript:
     version: str  # content hash: conversations record which exact text they ran
     path: str
     example_lines: tuple[int, ...] = ()  # the line each of `script.examples` starts on
-
-
-# Conditions nest (`all:` / `any:` / `not:`), but nothing a person writes goes this deep.
-MAX_NESTING = 40
-NESTED_TOO_DEEPLY = (f"nested more than {MAX_NESTING} levels deep; a script is never this deep — "
-                     "check the indentation or the brackets")
-
-
-class ScriptLimitExceeded(yaml.YAMLError):
-    """The YAML uses an alias, or nests too deeply: refused before anything is built."""
-
-    def __init__(self, mark: Any, message: str) -> None:
-        super().__init__(message)
-        self.line = mark.line + 1 if mark is not None else 1
-        self.column = mark.column + 1 if mark is not None else 1
-        self.message = message
-
-
-class StrictLoader(yaml.SafeLoader):
-    """SafeLoader without YAML 1.1's surprising implicit types, aliases or unbounded nesting.
-
-    An alias (`*name`) re-uses a node: ten lines of them expand to billions of
-    values (the "billion laughs"), so scripts may not use them. Nesting is capped
-    because composing, building and validating all recurse once per level.
-    """
-
-    _depth = 0
-
-    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
-        event = self.peek_event()  # type: ignore[no-untyped-call]
-        if isinstance(event, yaml.AliasEvent):
-            raise ScriptLimitExceeded(
-                event.start_mark,
-                f"YAML aliases (*{event.anchor}) are not allowed in a script; "
-                "write the value out where it is needed",
-            )
-        if self._depth >= MAX_NESTING:
-            raise ScriptLimitExceeded(event.start_mark, NESTED_TOO_DEEPLY)
-        self._depth += 1
-        try:
-            node: yaml.Node | None = super().compose_node(parent, index)
-            return node
-        finally:
-            self._depth -= 1
-
-
-StrictLoader.yaml_implicit_resolvers = {
-    first: [
-        (tag, regexp)
-        for tag, regexp in resolvers
-        if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")
-    ]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-StrictLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
 
 
 class PositionedBuilder:
@@ -196,7 +146,7 @@ def _data_path(loc: tuple[str | int, ...], data: Any) -> PathKey:
     path: list[str | int] = []
     current = data
     for part in loc:
-        if isinstance(current, dict) and part in current:
+        if isinstance(current, dict) and part in current:  # noqa: SIM114 (mypy narrows each)
             path.append(part)
             current = current[part]
         elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
@@ -294,7 +244,7 @@ def _parse(text: str, *, filename: str) -> tuple[Script, dict[PathKey, tuple[int
     if depth > MAX_NESTING:
         raise ScriptError([Problem(filename, line, column, "", NESTED_TOO_DEEPLY)])
     try:
-        root = yaml.compose(text, Loader=StrictLoader)
+        root = compose(text)
     except ScriptLimitExceeded as exc:
         raise ScriptError([Problem(filename, exc.line, exc.column, "", exc.message)]) from None
     except yaml.MarkedYAMLError as exc:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from conversations.loader import StrictLoader
+from conversations.strict_yaml import StrictLoader
 
 Key = str | int
 NodePath = tuple[Key, ...]
@@ -56,10 +56,9 @@ def child(node: yaml.Node, key: Key) -> yaml.Node | None:
             if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
                 found: yaml.Node = value_node
                 return found
-    if isinstance(node, yaml.SequenceNode) and isinstance(key, int):
-        if 0 <= key < len(node.value):
-            item: yaml.Node = node.value[key]
-            return item
+    if isinstance(node, yaml.SequenceNode) and isinstance(key, int) and 0 <= key < len(node.value):
+        item: yaml.Node = node.value[key]
+        return item
     return None
 
 
@@ -88,7 +87,7 @@ def content_end(node: yaml.Node) -> int:
 # --- rendering values --------------------------------------------------------------
 
 
-def render_scalar(value: str | int | float | bool, *, plain_ok: bool = False) -> str:
+def render_scalar(value: str | float | bool, *, plain_ok: bool = False) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):

@@ -21,7 +21,7 @@ from conversations.exchange import Choice, Event, Reply, Step
 from conversations.nurture import next_nudge
 from conversations.routing import route_for
 from conversations.state import ConversationState, StateChanges
-from scoring import Score, evaluate
+from scoring import Score, evaluate_score, evaluate_stage
 
 MAX_INPUT_CHARS = 2000  # longer messages are cut before matching and storage
 
@@ -58,9 +58,21 @@ class Turn:
     now: datetime
     replies: list[Reply] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    _scored: tuple[object, object, Score] | None = field(default=None, init=False, repr=False)
 
     def update(self, **changes: Unpack[StateChanges]) -> None:
         self.state = self.state.model_copy(update=dict(changes))
+
+    def score(self) -> Score:
+        """The lead's score in the state so far. A step needs it up to four times (rescore,
+        next question, nudge, outcome) and it only changes with the answers or the
+        engagement: the state is frozen, so the same objects mean the same score."""
+        answers, engagement = self.state.answers, self.state.engagement
+        scored = self._scored
+        if scored is None or scored[0] is not answers or scored[1] is not engagement:
+            scored = self._scored = (answers, engagement,
+                                     lead_score(self.script, self.state, self.now))
+        return scored[2]
 
     def text(self, key: str, **values: object) -> str:
         return messages.text(self.script, key, self.state.lang, **values)
@@ -70,7 +82,7 @@ class Turn:
 
     def finish(self) -> Step:
         """The step's outcome, with the score, route and next nudge of the state it leaves."""
-        score, facts = lead_facts(self.script, self.state, self.now)
+        score, facts = lead_facts(self.script, self.state, self.now, score=self.score())
         return Step(
             state=self.state,
             replies=tuple(self.replies),
@@ -85,15 +97,14 @@ def options_chosen(state: ConversationState) -> dict[str, str | None]:
     return {qid: answer.option_id for qid, answer in state.answers.items()}
 
 
-def score_state(script: Script, state: ConversationState, now: datetime) -> tuple[Score, Stage]:
-    """The lead's score (answers and engagement as of `now`) and the stage it earns.
+def lead_score(script: Script, state: ConversationState, now: datetime) -> Score:
+    """The lead's score: answers and engagement as of `now`.
 
     Reasons are written for sales: in the script's alert language, quoting the prospect.
     """
-    return evaluate(
+    return evaluate_score(
         script,
         options_chosen(state),
-        previous_stage=state.stage,
         lang=script.alert_lang,
         engagement=state.engagement,
         now=now,
@@ -101,9 +112,19 @@ def score_state(script: Script, state: ConversationState, now: datetime) -> tupl
     )
 
 
-def lead_facts(script: Script, state: ConversationState, now: datetime) -> tuple[Score, Facts]:
-    """The lead's score now, and the facts every condition about this lead sees."""
-    score, _ = score_state(script, state, now)
+def score_state(script: Script, state: ConversationState, now: datetime) -> tuple[Score, Stage]:
+    """The lead's score (see `lead_score`) and the stage it earns."""
+    score = lead_score(script, state, now)
+    return score, evaluate_stage(script, previous=state.stage, options=options_chosen(state),
+                                 score=score)
+
+
+def lead_facts(script: Script, state: ConversationState, now: datetime,
+               *, score: Score | None = None) -> tuple[Score, Facts]:
+    """The lead's score now (`score` when the caller has it), and the facts every condition
+    about this lead sees."""
+    if score is None:
+        score = lead_score(script, state, now)
     return score, facts_for(options_chosen(state), stage=state.stage, score=score)
 
 

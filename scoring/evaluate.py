@@ -175,8 +175,22 @@ def evaluate(
     `lang` is the language the reasons are written in; `words` the prospect's answers
     as typed, quoted in the reasons.
     """
+    score = evaluate_score(script, options, lang=lang, engagement=engagement, now=now,
+                           words=words)
+    return score, evaluate_stage(script, previous=previous_stage, options=options, score=score)
+
+
+def evaluate_score(
+    script: Script,
+    options: Mapping[str, str | None],
+    *,
+    lang: str,
+    engagement: Sequence[EngagementHit] = (),
+    now: datetime | None = None,
+    words: Mapping[str, str] | None = None,
+) -> Score:
+    """The score of the answers and engagement (as of `now`): `evaluate` without the stage."""
     contributions = contributions_from_answers(script, options, lang=lang, words=words)
     if engagement:
         contributions += contributions_from_engagement(script, engagement, now=now, lang=lang)
-    score = score_contributions(script.scoring, contributions)
-    return score, evaluate_stage(script, previous=previous_stage, options=options, score=score)
+    return score_contributions(script.scoring, contributions)

@@ -22,6 +22,14 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def libpq_conninfo(engine: Engine) -> str | None:
+    """The engine's PostgreSQL database as a libpq URL for a psycopg connection of one's
+    own (e.g. to LISTEN); None on SQLite."""
+    if engine.dialect.name != "postgresql":
+        return None
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 # Connections a process may hold beyond its pool in a burst (closed when returned).
 POOL_OVERFLOW = 2
 # Pool connections kept free of message handling for health checks, metrics and jobs.

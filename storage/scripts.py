@@ -16,6 +16,9 @@ from storage.models import ScriptDeployment, ScriptVersion
 # Key of the PostgreSQL advisory lock that serialises changes to what is served
 # ("scripts" in ASCII). SQLite's BEGIN IMMEDIATE already lets one writer in at a time.
 DEPLOYMENT_LOCK = 0x73_6372697074_73
+# The PostgreSQL channel a new deployment is announced on (its id as the payload): serving
+# processes LISTEN to it and switch at once instead of at their next periodic check.
+DEPLOYMENT_CHANNEL = "leadbot_script_deployment"
 
 
 class ScriptRepository:
@@ -89,7 +92,12 @@ class ScriptRepository:
     def deploy(self, *, kind: str, variants: list[dict[str, Any]], author: str, note: str,
                now: datetime, experiment: str | None = None,
                baseline_version: int | None = None) -> ScriptDeployment:
-        """Serve these variants from now on; marks their versions published."""
+        """Serve these variants from now on; marks their versions published.
+
+        On PostgreSQL the deployment is also announced on DEPLOYMENT_CHANNEL: NOTIFY is
+        part of the transaction, so listeners hear of it when it commits, and never of
+        one rolled back.
+        """
         deployment = ScriptDeployment(
             kind=kind, experiment=experiment, variants=variants,
             baseline_version=baseline_version, author=author, note=note, created_at=now,
@@ -100,4 +108,7 @@ class ScriptRepository:
             if version is not None and version.published_at is None:
                 version.published_at = now
         self._session.flush()
+        if self._session.get_bind().dialect.name == "postgresql":
+            self._session.execute(text("SELECT pg_notify(:channel, :id)"),
+                                  {"channel": DEPLOYMENT_CHANNEL, "id": str(deployment.id)})
         return deployment

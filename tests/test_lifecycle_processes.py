@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -33,20 +34,35 @@ pytestmark = pytest.mark.slow
 
 RELOAD_SECONDS = 1
 TIMEOUT = 60  # generous: the switch itself takes at most RELOAD_SECONDS
+NOTICE_RELOAD_SECONDS = 60
+NOTICE_TIMEOUT = 5  # on PostgreSQL a publish is announced: well before the 60 s check
 _ids = itertools.count(1)
 
 
-@pytest.fixture
-def cluster(database_url: str, tmp_path: Path) -> Iterator[Cluster]:
+@contextmanager
+def running_cluster(database_url: str, logs: Path, reload_seconds: float) -> Iterator[Cluster]:
     with FakeTelegram() as telegram, FakeSlackApi() as slack:
-        running = Cluster(database_url, telegram, slack, tmp_path)
-        running.env["LEADBOT_SCRIPT_RELOAD_SECONDS"] = str(RELOAD_SECONDS)
+        running = Cluster(database_url, telegram, slack, logs)
+        running.env["LEADBOT_SCRIPT_RELOAD_SECONDS"] = str(reload_seconds)
         running.upgrade()
         running.start(web=2, workers=0)
         try:
             yield running
         finally:
             running.stop()
+
+
+@pytest.fixture
+def cluster(database_url: str, tmp_path: Path) -> Iterator[Cluster]:
+    with running_cluster(database_url, tmp_path, RELOAD_SECONDS) as running:
+        yield running
+
+
+@pytest.fixture
+def listening_cluster(postgres_url: str, tmp_path: Path) -> Iterator[Cluster]:
+    """On PostgreSQL, with a periodic check so rare that only a notice explains a switch."""
+    with running_cluster(postgres_url, tmp_path, NOTICE_RELOAD_SECONDS) as running:
+        yield running
 
 
 def start_chat(webhook: str, chat_id: int) -> None:
@@ -69,10 +85,11 @@ def new_chat_on(webhook: str, engine: object, chat: int) -> tuple[int | None, st
     return version_of(engine, chat)
 
 
-def wait_until_serving(cluster: Cluster, engine: object, version: int, chats: Iterator[int]) -> None:
+def wait_until_serving(cluster: Cluster, engine: object, version: int, chats: Iterator[int],
+                       *, timeout: float = TIMEOUT) -> None:
     """New chats on every process run `version` (each process checked until it does)."""
     for webhook in cluster.live_webhooks():
-        deadline = time.monotonic() + TIMEOUT
+        deadline = time.monotonic() + timeout
         while True:
             chat = next(chats)
             start_chat(webhook, chat)
@@ -117,5 +134,21 @@ def test_two_processes_follow_publish_rollback_and_experiments(
             expected = assign_variant("telegram", str(chat), "switch", halves)
             assert new_chat_on(webhooks[number % 2], engine, chat) == (
                 expected.version, expected.name)
+    finally:
+        engine.dispose()
+
+
+def test_on_postgresql_a_publish_and_a_rollback_reach_both_processes_at_once(
+    listening_cluster: Cluster, postgres_url: str
+) -> None:
+    engine = create_database_engine(postgres_url)
+    lifecycle = ScriptLifecycle(create_session_factory(engine))
+    chats = itertools.count(90_000)
+    try:
+        wait_until_serving(listening_cluster, engine, 1, chats)
+        lifecycle.publish(variant_of(DEFAULT_TEXT, SECTOR_ASK, "Your sector?"), author="ada")
+        wait_until_serving(listening_cluster, engine, 2, chats, timeout=NOTICE_TIMEOUT)
+        lifecycle.rollback(author="ada", note="back")
+        wait_until_serving(listening_cluster, engine, 1, chats, timeout=NOTICE_TIMEOUT)
     finally:
         engine.dispose()

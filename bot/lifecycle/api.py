@@ -38,7 +38,7 @@ from bot.lifecycle.models import (
     VersionSummary,
 )
 from bot.lifecycle.publishing import previous_version, store_and_deploy, used_options, who
-from bot.lifecycle.replay import Replayer, replay_all
+from bot.lifecycle.replay import Replayer, collector_paused, replay_all
 from bot.lifecycle.replay_inputs import load_conversations
 from bot.lifecycle.suggestions import served_script, suggestion
 from bot.lifecycle.synonyms import with_synonym
@@ -49,7 +49,6 @@ from conversations.loader import MAX_SCRIPT_BYTES, ScriptError, UnreadableFile, 
 from conversations.loader import Problem as LoaderProblem
 from conversations.matching import ACCEPT_CONFIDENCE, match_answer
 from storage.unit_of_work import UnitOfWork
-
 
 PARSED_KEPT = 16
 
@@ -265,14 +264,15 @@ class ScriptLifecycle:
             raise LifecycleError(f"--limit {limit} must be at least 1")
         began = time.perf_counter()
         candidate = self._parse(yaml_text)
-        with self._uow() as uow:
-            active = uow.scripts.active()
-            active_number = records.variants_of(active)[0].version if active else None
-            active_text = uow.scripts.texts([active_number]) if active_number else {}
-            stored = load_conversations(uow.session, since=since, limit=limit)
-        baseline = self._parse(active_text[active_number]) if active_number else candidate
-        results, totals = replay_all(stored, Replayer(baseline), Replayer(candidate),
-                                     old_version=active_number)
+        with collector_paused():
+            with self._uow() as uow:
+                active = uow.scripts.active()
+                active_number = records.variants_of(active)[0].version if active else None
+                active_text = uow.scripts.texts([active_number]) if active_number else {}
+                stored = load_conversations(uow.session, since=since, limit=limit)
+            baseline = self._parse(active_text[active_number]) if active_number else candidate
+            results, totals = replay_all(stored, Replayer(baseline), Replayer(candidate),
+                                         old_version=active_number)
         return ReplayReport(active_version=active_number, totals=totals,
                             conversations=tuple(results),
                             seconds=time.perf_counter() - began)

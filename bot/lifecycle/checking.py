@@ -11,8 +11,9 @@ import yaml
 
 from bot.lifecycle.models import Problem
 from conversations.dsl import Script
-from conversations.loader import MAX_SCRIPT_BYTES, ScriptError, StrictLoader, parse_script
+from conversations.loader import MAX_SCRIPT_BYTES, ScriptError, parse_script
 from conversations.simulation import check_example
+from conversations.strict_yaml import StrictLoader
 
 
 def content_hash(yaml_text: str) -> str:

@@ -26,8 +26,10 @@ check exactly that.
 
 from __future__ import annotations
 
+import gc
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Final
 
@@ -36,7 +38,14 @@ from pydantic import ValidationError
 from bot.lifecycle.models import ConversationReplay, Outcome, ReplayTotals, Stage
 from bot.lifecycle.replay_inputs import Attempt, StoredConversation
 from conversations.contact import is_skip
-from conversations.dsl import EmailQuestion, PhoneQuestion, Question, Script, TextQuestion, options_of
+from conversations.dsl import (
+    EmailQuestion,
+    PhoneQuestion,
+    Question,
+    Script,
+    TextQuestion,
+    options_of,
+)
 from conversations.engine import step
 from conversations.exchange import Inbound
 from conversations.routing import route_for
@@ -270,3 +279,22 @@ def replay_all(
         questions_added=added, questions_skipped=skipped,
     )
     return results, totals
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector off for the block, then back as it was.
+
+    A replay builds tens of thousands of objects that live until it ends (the inputs,
+    the states it remembers) and frees them by reference counting; the collector
+    would walk them, and the rest of the process, every few thousand allocations
+    and find nothing to free: a fifth of a replay of 1,000 conversations. Cycles made
+    meanwhile are collected after.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

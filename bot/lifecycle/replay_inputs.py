@@ -56,7 +56,7 @@ def load_conversations(
     session: Session, *, since: datetime | None = None, limit: int | None = None
 ) -> list[StoredConversation]:
     """The conversations to replay, oldest first (`limit`: the most recent N)."""
-    rows = [row for row in session.execute(_conversations(since, limit))
+    rows = [row for row in session.connection().execute(_conversations(since, limit))
             if isinstance(row[2], dict) and row[2].get("status") != "new"]
     rows.reverse()
     ids = select(_conversations(since, limit).subquery().c.id)
@@ -64,7 +64,7 @@ def load_conversations(
     answers = select(Answer.conversation_id, Answer.id, Answer.question_id, Answer.raw_text,
                      Answer.option_id, Answer.via, Answer.created_at).where(
         Answer.conversation_id.in_(ids))
-    for conversation_id, answer_id, question, raw, option, via, at in session.execute(answers):
+    for conversation_id, answer_id, question, raw, option, via, at in session.connection().execute(answers):
         attempts[conversation_id].append(
             (at, 2 * answer_id + 1, question, Attempt(raw, option if via == "button" else None, at)))
 
@@ -78,7 +78,7 @@ def load_conversations(
     events = select(LeadEvent.lead_id, LeadEvent.id, LeadEvent.payload, LeadEvent.created_at).where(
         LeadEvent.type == "answer_not_understood",
         LeadEvent.lead_id.in_(select(_conversations(since, limit).subquery().c.lead_id)))
-    for lead_id, event_id, payload, at in session.execute(events):
+    for lead_id, event_id, payload, at in session.connection().execute(events):
         known = starts.get(lead_id)
         if not known or not isinstance(payload, dict):
             continue

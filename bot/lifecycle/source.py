@@ -3,7 +3,8 @@
 Each process keeps the deployment it serves in memory and checks a single number
 (the newest deployment's id) at most every `interval` seconds; only when it moved
 does it read the deployment and parse the versions it names (parsed versions are
-kept, so a rollback is instant). A broken script never becomes active: the service
+kept, so a rollback is instant). On PostgreSQL, `listen()` also checks as soon as a
+deployment is announced (`bot.lifecycle.deployment_listener`). A broken script never becomes active: the service
 refuses to publish one, and a broken LEADBOT_SCRIPT file is logged and left aside.
 
 With an explicit script file (LEADBOT_SCRIPT or --script), the file is imported as a
@@ -16,6 +17,7 @@ only when it changes again.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
@@ -29,6 +31,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from bot.lifecycle import records
 from bot.lifecycle.api import ScriptLifecycle
 from bot.lifecycle.checking import content_hash
+from bot.lifecycle.deployment_listener import DeploymentListener
 from bot.lifecycle.experiments import assign_variant
 from bot.lifecycle.models import Deployment, Variant
 from bot.service import ServedScript
@@ -53,8 +56,8 @@ def loaded_version(lifecycle: ScriptLifecycle, number: int, yaml_text: str) -> L
     """A stored version as the service runs it (`version` as `load_script` computes it)."""
     script = lifecycle.parsed(yaml_text, filename=f"version {number}")
     if isinstance(script, list):  # stored versions were checked when stored
-        raise RuntimeError(f"stored script version {number} no longer loads: "
-                           + "; ".join(map(str, script)))
+        raise RuntimeError(  # noqa: TRY004 — a broken stored version, not a caller's type error
+            f"stored script version {number} no longer loads: " + "; ".join(map(str, script)))
     digest = content_hash(yaml_text)[:12]
     version = f"{script.version}+{digest}" if script.version else digest
     return LoadedScript(script=script, version=version, path=f"db:v{number}")
@@ -86,6 +89,7 @@ class DatabaseScriptSource:
         self._file_seen: tuple[int, int] | None = None
         self._served: _Served | None = None
         self._waiting_for_schema = False
+        self._listener: DeploymentListener | None = None
 
     def start(self) -> None:
         """Import the script file (or, in a new database, the bundled script) and load what
@@ -110,6 +114,27 @@ class DatabaseScriptSource:
                                      variants=(Variant(name="", version=0, weight=100),))
             self._served = _Served(placeholder, {"": ServedScript(loaded)}, None)
             self._waiting_for_schema = True
+
+    def listen(self, conninfo: str) -> DeploymentListener:
+        """Switch as soon as a deployment is announced on this PostgreSQL database
+        (`conninfo`: a libpq connection string), besides checking every `interval`."""
+        if self._listener is None:
+            self._listener = DeploymentListener(conninfo, self._announced)
+            self._listener.start()
+        return self._listener
+
+    def close(self) -> None:
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
+
+    def _announced(self) -> None:
+        with self._lock:
+            try:
+                self._refresh()
+            except Exception:
+                self._checked = -math.inf  # the next message checks again
+                raise
 
     def _import(self) -> None:
         if self._file is not None:

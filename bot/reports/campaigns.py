@@ -35,12 +35,12 @@ from bot.reports.attribution import Attribution
 from conversations.loader import (
     PositionedBuilder,
     Problem,
-    StrictLoader,
     UnreadableFile,
     locate,
     read_utf8,
     render_path,
 )
+from conversations.strict_yaml import StrictLoader
 
 MAX_FILE_BYTES = 1_000_000
 _ID = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,63}$")

@@ -22,7 +22,7 @@ from bot.bootstrap import Container
 from bot.lifecycle.api import ScriptLifecycle
 from bot.lifecycle.models import Problem
 from conversations.dsl import Script
-from conversations.loader import StrictLoader
+from conversations.strict_yaml import StrictLoader
 from storage.studio import DraftRecord, StudioRepository
 from storage.unit_of_work import UnitOfWork
 
