@@ -63,6 +63,32 @@ _DELIVERED_BEFORE = (
 )
 
 
+
+def _lease_head_statement() -> Any:
+    outbox = _OUTBOX.c
+    earlier = _OUTBOX.alias("earlier")
+    head = (
+        select(func.min(earlier.c.id))
+        .where(earlier.c.destination == bindparam("head_of"), earlier.c.status == _PENDING)
+        .scalar_subquery()
+    )
+    return (
+        update(_OUTBOX)
+        .where(outbox.id == head, outbox.status == _PENDING,
+               outbox.kind.in_(bindparam("kinds", expanding=True)),
+               outbox.next_attempt_at <= _NOW,
+               or_(outbox.locked_until.is_(None), outbox.locked_until <= _NOW))
+        .values(locked_until=bindparam("until", type_=outbox.locked_until.type),
+                attempts=outbox.attempts + 1)
+        .returning(outbox.id, outbox.kind, outbox.destination, outbox.lead_id, outbox.payload,
+                   outbox.attempts, outbox.created_at)
+    )
+
+
+# SQLite (3.35+) and PostgreSQL both return the updated row.
+_LEASE_HEAD = _lease_head_statement()
+
+
 @dataclass(frozen=True, slots=True)
 class ClaimedRow:
     """A leased outbox row as a sender sees it: plain values, no session attached."""
@@ -77,7 +103,7 @@ class ClaimedRow:
 
 
 @functools.cache
-def _claim_statement(*, by_destination: bool, locking: bool) -> Select[Any]:
+def _claim_statement(*, locking: bool) -> Select[Any]:
     """The heads-of-destinations SELECT of `OutboxRepository.claim_due`, built once per shape."""
     outbox = _OUTBOX.c
     earlier = _OUTBOX.alias("earlier")
@@ -105,8 +131,6 @@ def _claim_statement(*, by_destination: bool, locking: bool) -> Select[Any]:
         .order_by(outbox.id)
         .limit(bindparam("limit", type_=Integer))
     )
-    if by_destination:  # only that destination's head (a reply just queued)
-        query = query.where(outbox.destination == bindparam("destination"))
     if locking:  # SQLite has one writer at a time: no row locks to take or skip
         query = query.with_for_update(skip_locked=True, of=_OUTBOX)
     return query
@@ -167,7 +191,6 @@ class OutboxRepository:
 
     def claim_due(
         self, *, kinds: Sequence[str], now: datetime, lease: timedelta, limit: int = 50,
-        destination: str | None = None,
     ) -> list[ClaimedRow]:
         """Lease the next message of each destination that is due.
 
@@ -193,11 +216,8 @@ class OutboxRepository:
         # `on_delivered` just before) must be in the database before the claim reads it.
         self._session.flush()
         locking = self._session.get_bind().dialect.name != "sqlite"
-        statement = _claim_statement(by_destination=destination is not None, locking=locking)
-        params: dict[str, Any] = {"kinds": list(kinds), "now": now, "limit": limit}
-        if destination is not None:
-            params["destination"] = destination
-        rows = self._session.execute(statement, params).all()
+        rows = self._session.execute(_claim_statement(locking=locking),
+                                     {"kinds": list(kinds), "now": now, "limit": limit}).all()
         if not rows:
             return []
         self._session.execute(_LEASE, {"ids": [row.id for row in rows], "until": now + lease})
@@ -211,6 +231,21 @@ class OutboxRepository:
         rows = self._session.execute(_DELIVERED_BEFORE,
                                      {"lead_id": lead_id, "kind": kind, "before": before})
         return [(row.payload, row.result) for row in rows]
+
+    def lease_head(
+        self, *, destination: str, kinds: Sequence[str], now: datetime, lease: timedelta
+    ) -> ClaimedRow | None:
+        """Lease `destination`'s head if it is due and free, in one statement (the row a
+        message's transaction has just queued, handed to this process's sender): the
+        same rule as `claim_due`, without a SELECT before the UPDATE."""
+        self._session.flush()  # see claim_due
+        row = self._session.execute(_LEASE_HEAD, {
+            "head_of": destination, "kinds": list(kinds), "now": now, "until": now + lease,
+        }).first()
+        if row is None:
+            return None
+        return ClaimedRow(row.id, row.kind, row.destination, row.lead_id, row.payload,
+                          row.attempts, row.created_at)
 
     def get(self, message_id: int) -> OutboxMessage | None:
         return self._session.get(OutboxMessage, message_id)

@@ -115,6 +115,40 @@ def test_outbox_claims_heads_of_a_backlog_through_the_partial_indexes(database_u
     engine.dispose()  # type: ignore[attr-defined]
 
 
+def test_the_head_just_queued_is_leased_in_one_statement(database_url: str) -> None:
+    uow, engine = _uow(database_url)
+    lease = timedelta(seconds=10)
+    with uow:
+        uow.outbox.queue_many(kind="telegram", destination="telegram:1",
+                              payloads=[{"n": 1}, {"n": 2}], now=NOW)
+        uow.outbox.queue_many(kind="telegram", destination="telegram:2", payloads=[{"n": 3}],
+                              now=NOW + timedelta(seconds=5))
+        first = uow.outbox.lease_head(destination="telegram:1", kinds=["telegram"], now=NOW,
+                                      lease=lease)
+        assert first is not None and (first.payload, first.attempts) == ({"n": 1}, 1)
+        # Leased: neither it nor the row behind it is handed out again.
+        assert uow.outbox.lease_head(destination="telegram:1", kinds=["telegram"], now=NOW,
+                                     lease=lease) is None
+        assert uow.outbox.claim_due(kinds=["telegram"], now=NOW, lease=lease) == []
+        # Not due yet; another kind's worker never takes it.
+        assert uow.outbox.lease_head(destination="telegram:2", kinds=["telegram"], now=NOW,
+                                     lease=lease) is None
+        later = NOW + timedelta(seconds=6)
+        assert uow.outbox.lease_head(destination="telegram:2", kinds=["slack_alert"], now=later,
+                                     lease=lease) is None
+        uow.outbox.mark_delivered(first.id, result={"message_id": 5}, now=NOW)
+        second = uow.outbox.lease_head(destination="telegram:1", kinds=["telegram"], now=NOW,
+                                       lease=lease)
+        assert second is not None and second.payload == {"n": 2}
+        uow.commit()
+    expired = NOW + lease + timedelta(seconds=1)
+    with uow:  # an expired lease (a killed sender) is taken again, counting the attempt
+        again = uow.outbox.lease_head(destination="telegram:1", kinds=["telegram"], now=expired,
+                                      lease=lease)
+        assert again is not None and (again.id, again.attempts) == (second.id, 2)
+    engine.dispose()  # type: ignore[attr-defined]
+
+
 def _claim_plan(uow: UnitOfWork, engine: object) -> str:
     """The database's plan for the claim statement exactly as it was sent, parameters included."""
     captured: list[tuple[str, object]] = []

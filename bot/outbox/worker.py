@@ -237,10 +237,9 @@ class OutboxWorker:
         then the loop picks the row up."""
         if not self.sending or self._stopping or destination in self._in_flight:
             return None
-        rows = uow.outbox.claim_due(kinds=self.kinds, now=now, lease=self._policy.lease,
-                                    limit=1, destination=destination)
-        jobs = [job for row in rows if (job := self._prepare(uow, row, now)) is not None]
-        return jobs[0] if jobs else None
+        row = uow.outbox.lease_head(destination=destination, kinds=self.kinds, now=now,
+                                    lease=self._policy.lease)
+        return self._prepare(uow, row, now) if row is not None else None
 
     def launch(self, claimed: Any) -> None:
         """Send a row leased by `claim_destination` (its transaction has committed)."""
