@@ -212,7 +212,8 @@ def first_question(fake: FakeTelegram) -> str:
     fake.send_text(chat, "/start", language_code="fr")
     fake.wait_for_sync(lambda: any("secteur" in t for t in fake.texts(chat)), timeout=60,
                        what=f"the sector question in chat {chat}")
-    return next(t for t in fake.texts(chat) if "secteur" in t).split("\n\n")[0]
+    # One message per turn: the greeting and privacy notice come first, the question last.
+    return next(t for t in fake.texts(chat) if "secteur" in t).split("\n\n")[-1]
 
 
 def wording_reaches_telegram(fake: FakeTelegram, wording: str) -> None:
