@@ -29,13 +29,13 @@ from sqlalchemy.orm import Session
 
 from conversations.vocabulary import EventType
 from storage.models import (
-    UTCDateTime,
     Answer,
     Conversation,
     KeyValue,
     Lead,
     LeadEvent,
     ProcessedMessage,
+    UTCDateTime,
 )
 from storage.records import LeadRecord
 

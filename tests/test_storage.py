@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import event, text
+from sqlalchemy import event
 
 from storage import migrate
 from storage.database import create_database_engine, create_session_factory, normalise_database_url

@@ -90,8 +90,9 @@ async def test_a_typed_answer_strips_the_question_keyboard_in_the_webhook_answer
         await fake_telegram.wait_for(lambda: all(status == "delivered"
                                                  for status, _ in telegram_rows(container, chat)),
                                      what="the replies recorded as delivered")
-    assert [m for m in fake_telegram.messages(chat) if m.message_id == question.message_id][0] \
-        .buttons() == []
+    answered_question = next(m for m in fake_telegram.messages(chat)
+                             if m.message_id == question.message_id)
+    assert answered_question.buttons() == []
     # The keyboard went once, in the answer: the bot did not also remove it itself.
     assert len(fake_telegram.calls_of("editMessageReplyMarkup")) == 1
     size_question = fake_telegram.messages(chat)[-1]

@@ -32,7 +32,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.dbgate import DatabaseGate
-from bot.outbox.worker import Delivered, Failed, Outcome, OutboxWorker, RetryLater, WorkerPolicy
+from bot.outbox.worker import Delivered, Failed, OutboxWorker, Outcome, RetryLater, WorkerPolicy
 from bot.slack.alert import alert_blocks, alert_fallback_text, escape_mrkdwn
 from bot.slack.card_source import EVENT_ALERT_POSTED, load_alert_card
 from bot.slack.channels import ChannelNotFound, ChannelResolver
