@@ -25,7 +25,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnClause
+from sqlalchemy.sql.elements import ColumnClause, ColumnElement
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from storage.models import OutboxMessage
 
@@ -35,12 +36,13 @@ _INSERT_OUTBOX = insert(_OUTBOX)
 # PostgreSQL's generic plans for prepared statements) can use the partial indexes.
 _PENDING: ColumnClause[str] = literal_column("'pending'")
 _NOW = bindparam("now", type_=_OUTBOX.c.next_attempt_at.type)
-_LEASE = (
-    update(_OUTBOX)
-    .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
-    .values(locked_until=bindparam("until", type_=_OUTBOX.c.locked_until.type),
-            attempts=_OUTBOX.c.attempts + 1)
-)
+# What leasing a row writes: hidden from other workers until then, one more attempt.
+_LEASED = {"locked_until": bindparam("until", type_=_OUTBOX.c.locked_until.type),
+           "attempts": _OUTBOX.c.attempts + 1}
+_LEASE = update(_OUTBOX).where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True))).values(_LEASED)
+# The columns a sender sees (`ClaimedRow`), in its field order.
+_CLAIMED_COLUMNS = (_OUTBOX.c.id, _OUTBOX.c.kind, _OUTBOX.c.destination, _OUTBOX.c.lead_id,
+                    _OUTBOX.c.payload, _OUTBOX.c.attempts, _OUTBOX.c.created_at)
 
 _BY_ID = _OUTBOX.c.id == bindparam("row_id")
 _DELIVERED = update(_OUTBOX).where(_BY_ID).values(
@@ -63,32 +65,6 @@ _DELIVERED_BEFORE = (
 )
 
 
-
-def _lease_head_statement() -> Any:
-    outbox = _OUTBOX.c
-    earlier = _OUTBOX.alias("earlier")
-    head = (
-        select(func.min(earlier.c.id))
-        .where(earlier.c.destination == bindparam("head_of"), earlier.c.status == _PENDING)
-        .scalar_subquery()
-    )
-    return (
-        update(_OUTBOX)
-        .where(outbox.id == head, outbox.status == _PENDING,
-               outbox.kind.in_(bindparam("kinds", expanding=True)),
-               outbox.next_attempt_at <= _NOW,
-               or_(outbox.locked_until.is_(None), outbox.locked_until <= _NOW))
-        .values(locked_until=bindparam("until", type_=outbox.locked_until.type),
-                attempts=outbox.attempts + 1)
-        .returning(outbox.id, outbox.kind, outbox.destination, outbox.lead_id, outbox.payload,
-                   outbox.attempts, outbox.created_at)
-    )
-
-
-# SQLite (3.35+) and PostgreSQL both return the updated row.
-_LEASE_HEAD = _lease_head_statement()
-
-
 @dataclass(frozen=True, slots=True)
 class ClaimedRow:
     """A leased outbox row as a sender sees it: plain values, no session attached."""
@@ -102,38 +78,50 @@ class ClaimedRow:
     created_at: datetime
 
 
+def _head_of(destination: ColumnElement[str]) -> ScalarSelect[Any]:
+    """The destination's oldest pending row, leased or not: one probe of the partial index
+    `ix_outbox_pending_destination` (a destination belongs to one deliverer whatever the
+    kinds of its rows, so the probe needs no kind)."""
+    earlier = _OUTBOX.alias("earlier")
+    return (
+        select(func.min(earlier.c.id))
+        .where(earlier.c.destination == destination, earlier.c.status == _PENDING)
+        .scalar_subquery()
+    )
+
+
+def _claimable() -> tuple[ColumnElement[bool], ...]:
+    """A row a worker of `kinds` may lease now: pending, due, and not leased (or its lease expired)."""
+    outbox = _OUTBOX.c
+    return (outbox.status == _PENDING, outbox.kind.in_(bindparam("kinds", expanding=True)),
+            outbox.next_attempt_at <= _NOW,
+            or_(outbox.locked_until.is_(None), outbox.locked_until <= _NOW))
+
+
 @functools.cache
 def _claim_statement(*, locking: bool) -> Select[Any]:
     """The heads-of-destinations SELECT of `OutboxRepository.claim_due`, built once per shape."""
-    outbox = _OUTBOX.c
-    earlier = _OUTBOX.alias("earlier")
-    # The destination's oldest pending row, leased or not. A correlated scalar
-    # subquery is always run per candidate with the destination as a parameter, so
-    # it is one probe of the (destination, id) partial index whatever the planner's
-    # statistics say (as NOT EXISTS it may become an anti-join over all pending
-    # rows). A destination belongs to one deliverer whatever the kinds of its rows,
-    # so the probe needs no kind.
-    head = (
-        select(func.min(earlier.c.id))
-        .where(earlier.c.destination == outbox.destination, earlier.c.status == _PENDING)
-        .scalar_subquery()
-    )
+    # Correlated, the head subquery is always run per candidate with the destination as
+    # a parameter, whatever the planner's statistics say (as NOT EXISTS it may become an
+    # anti-join over all pending rows).
     query = (
-        select(outbox.id, outbox.kind, outbox.destination, outbox.lead_id, outbox.payload,
-               outbox.attempts, outbox.created_at)
-        .where(
-            outbox.status == _PENDING,
-            outbox.kind.in_(bindparam("kinds", expanding=True)),
-            outbox.next_attempt_at <= _NOW,
-            or_(outbox.locked_until.is_(None), outbox.locked_until <= _NOW),
-            outbox.id == head,
-        )
-        .order_by(outbox.id)
+        select(*_CLAIMED_COLUMNS)
+        .where(*_claimable(), _OUTBOX.c.id == _head_of(_OUTBOX.c.destination))
+        .order_by(_OUTBOX.c.id)
         .limit(bindparam("limit", type_=Integer))
     )
     if locking:  # SQLite has one writer at a time: no row locks to take or skip
         query = query.with_for_update(skip_locked=True, of=_OUTBOX)
     return query
+
+
+# `OutboxRepository.lease_head`: SQLite (3.35+) and PostgreSQL both return the updated row.
+_LEASE_HEAD = (
+    update(_OUTBOX)
+    .where(*_claimable(), _OUTBOX.c.id == _head_of(bindparam("head_of")))
+    .values(_LEASED)
+    .returning(*_CLAIMED_COLUMNS)
+)
 
 
 class OutboxRepository:
@@ -208,9 +196,9 @@ class OutboxRepository:
         is re-checked by PostgreSQL against the WHERE clause (leased or delivered →
         dropped).
 
-        The statements are built once (`_claim_statement`): a claim runs for every
-        reply a process hands off, and building the SELECT anew each time cost more
-        than running it. The rows come back as plain values, not ORM objects.
+        The statement is built once per process (`_claim_statement`): building the
+        SELECT anew for each claim cost more than running it. The rows come back as
+        plain values, not ORM objects.
         """
         # Sessions do not autoflush: rows and objects this transaction added (a sender's
         # `on_delivered` just before) must be in the database before the claim reads it.
@@ -221,6 +209,7 @@ class OutboxRepository:
         if not rows:
             return []
         self._session.execute(_LEASE, {"ids": [row.id for row in rows], "until": now + lease})
+        # The rows were read before the lease counted this attempt.
         return [ClaimedRow(row.id, row.kind, row.destination, row.lead_id, row.payload,
                            row.attempts + 1, row.created_at) for row in rows]
 
@@ -242,10 +231,7 @@ class OutboxRepository:
         row = self._session.execute(_LEASE_HEAD, {
             "head_of": destination, "kinds": list(kinds), "now": now, "until": now + lease,
         }).first()
-        if row is None:
-            return None
-        return ClaimedRow(row.id, row.kind, row.destination, row.lead_id, row.payload,
-                          row.attempts, row.created_at)
+        return ClaimedRow(*row) if row is not None else None
 
     def get(self, message_id: int) -> OutboxMessage | None:
         return self._session.get(OutboxMessage, message_id)
