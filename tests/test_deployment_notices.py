@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.lifecycle import records
 from bot.lifecycle.api import ScriptLifecycle
@@ -42,6 +43,20 @@ def within(seconds: float, condition: Callable[[], bool]) -> float:
     return time.monotonic() - began
 
 
+def listening_source(
+    engine: Engine, factory: sessionmaker[Session]
+) -> tuple[DatabaseScriptSource, DeploymentListener]:
+    """A serving process's script source, checking only hourly but listening (connected)."""
+    source = DatabaseScriptSource(ScriptLifecycle(factory), lambda: UnitOfWork(factory),
+                                  file=None, bundled=DEFAULT_SCRIPT, interval=HOUR)
+    source.start()
+    conninfo = libpq_conninfo(engine)
+    assert conninfo is not None
+    listener = source.listen(conninfo)
+    assert listener.listening.wait(10)
+    return source, listener
+
+
 @pytest.fixture
 def engine(postgres_url: str) -> Iterator[Engine]:
     engine = create_database_engine(postgres_url)
@@ -52,14 +67,8 @@ def engine(postgres_url: str) -> Iterator[Engine]:
 
 def test_a_publish_and_a_rollback_are_served_at_once(engine: Engine) -> None:
     factory = create_session_factory(engine)
-    source = DatabaseScriptSource(ScriptLifecycle(factory), lambda: UnitOfWork(factory),
-                                  file=None, bundled=DEFAULT_SCRIPT, interval=HOUR)
-    source.start()
-    conninfo = libpq_conninfo(engine)
-    assert conninfo is not None
-    listener = source.listen(conninfo)
+    source, listener = listening_source(engine, factory)
     try:
-        assert listener.listening.wait(10)
         publisher = ScriptLifecycle(factory)  # another "process": the CLI or the workspace
         publisher.publish(variant_of(DEFAULT_TEXT, SECTOR_ASK, "Your sector?"), author="ada")
         within(SWITCH_WITHIN, lambda: sector_ask(source) == "Your sector?")
@@ -72,14 +81,8 @@ def test_a_publish_and_a_rollback_are_served_at_once(engine: Engine) -> None:
 
 def test_a_listener_cut_off_reconnects_and_catches_up(engine: Engine) -> None:
     factory = create_session_factory(engine)
-    source = DatabaseScriptSource(ScriptLifecycle(factory), lambda: UnitOfWork(factory),
-                                  file=None, bundled=DEFAULT_SCRIPT, interval=HOUR)
-    source.start()
-    conninfo = libpq_conninfo(engine)
-    assert conninfo is not None
-    listener = source.listen(conninfo)
+    source, listener = listening_source(engine, factory)
     try:
-        assert listener.listening.wait(10)
         with engine.begin() as db:
             cut = db.execute(text(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "

@@ -53,6 +53,14 @@ async def as_telegram(client: httpx.AsyncClient, fake: Any, update: dict[str, An
     return call
 
 
+async def start(client: httpx.AsyncClient, fake: Any, chat: int) -> Any:
+    """/start in `chat` (nothing to carry in that answer); the first question, once it is shown."""
+    assert await as_telegram(client, fake, text_update(1, chat, "/start")) is None
+    await fake.wait_for(lambda: any(m.buttons() for m in fake.messages(chat)),
+                        what="the first question with its buttons")
+    return next(m for m in fake.messages(chat) if m.buttons())
+
+
 def tap_update(update_id: int, chat_id: int, question: Any, data: str, query_id: str) -> dict[str, Any]:
     message = {"message_id": question.message_id, "date": int(time.time()),
                "chat": {"id": chat_id, "type": "private", "first_name": "Ada"},
@@ -76,10 +84,7 @@ async def test_a_typed_answer_strips_the_question_keyboard_in_the_webhook_answer
 ) -> None:
     chat = 601
     async with serve_app(container) as url, httpx.AsyncClient(base_url=url) as client:
-        assert await as_telegram(client, fake_telegram, text_update(1, chat, "/start")) is None
-        await fake_telegram.wait_for(lambda: any(m.buttons() for m in fake_telegram.messages(chat)),
-                                     what="the first question with its buttons")
-        question = next(m for m in fake_telegram.messages(chat) if m.buttons())
+        question = await start(client, fake_telegram, chat)
         call = await as_telegram(client, fake_telegram,
                                  text_update(2, chat, "we sell accounting software"))
         assert call == {"method": "editMessageReplyMarkup", "chat_id": chat,
@@ -108,10 +113,7 @@ async def test_a_tap_is_acknowledged_in_the_webhook_answer(
 ) -> None:
     chat = 602
     async with serve_app(container) as url, httpx.AsyncClient(base_url=url) as client:
-        await as_telegram(client, fake_telegram, text_update(1, chat, "/start"))
-        await fake_telegram.wait_for(lambda: any(m.buttons() for m in fake_telegram.messages(chat)),
-                                     what="the first question with its buttons")
-        question = next(m for m in fake_telegram.messages(chat) if m.buttons())
+        question = await start(client, fake_telegram, chat)
         button = question.buttons()[0]
         call = await as_telegram(client, fake_telegram,
                                  tap_update(2, chat, question, button["callback_data"], "q-77"))
@@ -127,10 +129,7 @@ async def test_a_tap_that_could_not_be_committed_is_still_acknowledged_through_t
 ) -> None:
     chat = 603
     async with serve_app(container) as url, httpx.AsyncClient(base_url=url) as client:
-        await as_telegram(client, fake_telegram, text_update(1, chat, "/start"))
-        await fake_telegram.wait_for(lambda: any(m.buttons() for m in fake_telegram.messages(chat)),
-                                     what="the first question with its buttons")
-        question = next(m for m in fake_telegram.messages(chat) if m.buttons())
+        question = await start(client, fake_telegram, chat)
         with container.engine.begin() as connection:  # a real fault: the table is missing
             connection.exec_driver_sql("ALTER TABLE answers RENAME TO answers_gone")
         response = await client.post(WEBHOOK, headers=HEADERS, json=tap_update(
