@@ -4,8 +4,9 @@ Each process keeps the deployment it serves in memory and checks a single number
 (the newest deployment's id) at most every `interval` seconds; only when it moved
 does it read the deployment and parse the versions it names (parsed versions are
 kept, so a rollback is instant). On PostgreSQL, `listen()` also checks as soon as a
-deployment is announced (`bot.lifecycle.deployment_listener`). A broken script never becomes active: the service
-refuses to publish one, and a broken LEADBOT_SCRIPT file is logged and left aside.
+deployment is announced (`bot.lifecycle.deployment_listener`). A broken script never
+becomes active: the service refuses to publish one, and a broken LEADBOT_SCRIPT file is
+logged and left aside.
 
 With an explicit script file (LEADBOT_SCRIPT or --script), the file is imported as a
 new version authored `file:<path>` whenever its text differs from what was last

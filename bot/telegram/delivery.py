@@ -184,7 +184,6 @@ class TelegramDelivery(OutboxWorker):
                          policy=policy, senders=[TelegramSender(bot=bot, pacer=pacer)],
                          exclusive_lease=SENDER_LEASE)
 
-
     def take_keyboard_strip(self, claimed: Any) -> tuple[Any, int | None]:
         """Split the keyboard removal off a job `claim_destination` returned: the caller
         makes that call in the webhook's answer; the job records it as done."""
