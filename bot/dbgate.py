@@ -23,6 +23,12 @@ T = TypeVar("T")
 class DatabaseGate:
     def __init__(self, limit: int) -> None:
         self._slots = asyncio.Semaphore(limit)
+        self._users = 0  # calls running or waiting for a slot
+
+    @property
+    def busy(self) -> bool:
+        """Whether a call is running or waiting (another transaction is about to run)."""
+        return self._users > 0
 
     @classmethod
     def for_database(cls, uow_factory: Callable[[], UnitOfWork]) -> DatabaseGate:
@@ -32,8 +38,12 @@ class DatabaseGate:
         return cls(concurrency(bind.engine))
 
     async def run(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        async with self._slots:
-            return await asyncio.to_thread(function, *args, **kwargs)
+        self._users += 1
+        try:
+            async with self._slots:
+                return await asyncio.to_thread(function, *args, **kwargs)
+        finally:
+            self._users -= 1
 
 
 

@@ -129,6 +129,9 @@ class OutboxRepository:
 
     def __init__(self, session: Session) -> None:
         self._session = session
+        # Rows this unit of work queued, by destination: a sender handed the head of a
+        # destination knows whether more rows wait behind it.
+        self.queued: dict[str, int] = {}
 
     def add(
         self, *, kind: str, destination: str, payload: dict[str, Any], now: datetime,
@@ -153,6 +156,7 @@ class OutboxRepository:
             created_at=now,
         )
         self._session.add(message)
+        self.queued[destination] = self.queued.get(destination, 0) + 1
         if dedupe_key is not None:
             self._session.flush()  # so a second add in this transaction sees it
         return message
@@ -170,6 +174,7 @@ class OutboxRepository:
             }
             for payload in payloads
         ]
+        self.queued[destination] = self.queued.get(destination, 0) + len(rows)
         if len(rows) == 1:
             # The usual case (one reply): a plain execute. A list would go through the
             # driver's executemany, which on PostgreSQL costs a pipeline set-up.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,8 +38,12 @@ class UnitOfWork:
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
+        self._on_rollback: list[Callable[[], None]] = []
+        self._committed = False
 
     def __enter__(self) -> UnitOfWork:
+        self._on_rollback = []
+        self._committed = False
         self.session = self._session_factory()
         self.leads = LeadRepository(self.session)
         self.conversations = ConversationRepository(self.session)
@@ -62,9 +67,18 @@ class UnitOfWork:
             self.session.rollback()
         finally:
             self.session.close()
+            if not self._committed:
+                for undo in reversed(self._on_rollback):
+                    undo()
 
     def commit(self) -> None:
         self.session.commit()
+        self._committed = True
+
+    def if_rolled_back(self, undo: Callable[[], None]) -> None:
+        """Run `undo` when this unit of work ends without committing: for state kept
+        outside the database that was handed to the transaction (it is handed back)."""
+        self._on_rollback.append(undo)
 
     def rollback(self) -> None:
         self.session.rollback()

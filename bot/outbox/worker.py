@@ -18,6 +18,13 @@ workers spread out; a sender may ask for an exact delay (a 429's `retry_after`).
 Optionally a worker sends only while it holds a named lease (`exclusive_lease`):
 Telegram's ~30 messages/s is per bot, so one process sends for it.
 
+The hand-off: a transaction that queues rows for a destination may lease its head
+for this process at once (`claim_destination`), and the row leaves as soon as that
+transaction commits. Such a transaction also records the sends that finished since
+the last one, so under steady traffic the loop has no transaction of its own to run:
+it wakes to claim only when rows may be due (a kick, a retry falling due, the idle
+poll, or a sent row with more queued behind it).
+
 How to add a destination kind (outbound webhooks, a CRM, …):
 
 1. Write a sender class satisfying :class:`Sender`: `kinds` (the outbox `kind`
@@ -42,8 +49,8 @@ import asyncio
 import functools
 import logging
 import random
+import threading
 from collections.abc import Callable, Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -166,10 +173,18 @@ class OutboxWorker:
             self.register(sender)
         self._exclusive = exclusive_lease
         self._kicked = asyncio.Event()
+        # Whether rows may be waiting to be claimed (new rows, retries falling due, a
+        # destination's next row): without it, a wake-up only records outcomes.
+        self._due = True
         self._stopping = False
         self._in_flight: dict[str, asyncio.Task[None]] = {}
-        # Outcomes of finished sends, written in the same transaction as the next claim.
+        # Destinations in flight with more rows queued behind the one being sent.
+        self._more: set[str] = set()
+        # Outcomes of finished sends, not yet recorded. Whichever transaction comes first
+        # records them: a message's (see `claim_destination`) or the loop's next claim.
+        # Taken in database threads, appended on the loop: hence the lock.
         self._outcomes: list[_Recorded] = []
+        self._outcomes_lock = threading.Lock()
         self._loop_task: asyncio.Task[None] | None = None
         self.holder = process_holder()
         self._claim_faults = FaultLog(f"{self.name}: claiming outbox rows", log)
@@ -188,6 +203,8 @@ class OutboxWorker:
         return sorted(self._senders)
 
     def kick(self) -> None:
+        """New rows may be due: claim soon."""
+        self._due = True
         self._kicked.set()
 
     def start(self) -> None:
@@ -203,7 +220,7 @@ class OutboxWorker:
         if self._in_flight:
             await asyncio.wait(list(self._in_flight.values()), timeout=grace)
         try:
-            await self._db.run(self._finish, self._take_outcomes())
+            await self._db.run(self._finish)
         except Exception:  # leases expire; the rows are retried by the next process
             log.exception("%s: could not record the last delivery outcomes", self.name)
         self.sending = self._exclusive is None
@@ -221,8 +238,7 @@ class OutboxWorker:
         if not self._senders:
             return 0
         jobs, unsendable, self.sending = await self._db.run(
-            self._claim, self._take_outcomes(), check_lease=self._exclusive is not None,
-            limit=self._policy.claim_batch)
+            self._claim, check_lease=self._exclusive is not None, limit=self._policy.claim_batch)
         recorded = await asyncio.gather(*(self._attempt(job) for job in jobs))
         if recorded:
             await self._db.run(self._record_only, list(recorded))
@@ -234,12 +250,29 @@ class OutboxWorker:
         """In the transaction that queued rows for `destination`: lease its head now, so
         it leaves without waiting for the next claim (pass the result to `launch` once
         committed). None when this process may not send, or the destination is busy —
-        then the loop picks the row up."""
-        if not self.sending or self._stopping or destination in self._in_flight:
+        then the loop picks the row up.
+
+        The outcomes of sends finished since the last transaction are recorded here too:
+        under load, a message's transaction records the deliveries, and the loop has
+        no transaction of its own to run. If this transaction does not commit, they
+        are handed back to be recorded by the next one.
+        """
+        outcomes = self._take_outcomes()
+        if outcomes:
+            uow.if_rolled_back(functools.partial(self._give_back, outcomes))
+            self._record(uow, outcomes, now)
+        if not self.sending or self._stopping:
+            return None
+        if destination in self._in_flight:
+            self._more.add(destination)
             return None
         row = uow.outbox.lease_head(destination=destination, kinds=self.kinds, now=now,
                                     lease=self._policy.lease)
-        return self._prepare(uow, row, now) if row is not None else None
+        if row is None:
+            return None
+        if uow.outbox.queued.get(destination, 0) > 1:
+            self._more.add(destination)  # claimed by the loop once this one is sent
+        return self._prepare(uow, row, now)
 
     def launch(self, claimed: Any) -> None:
         """Send a row leased by `claim_destination` (its transaction has committed)."""
@@ -263,53 +296,74 @@ class OutboxWorker:
                 # Coalesce claims — but a finished send is recorded at once: until it is,
                 # a crash would make the next process send that message again.
                 await asyncio.sleep(pause)
+            check_lease = self._exclusive is not None and loop.time() >= lease_due
+            if not self._due and not check_lease and self._outcomes and self._db.busy:
+                # Only outcomes to record, and a transaction is running or about to:
+                # a message's transaction records them (see claim_destination). Look
+                # again shortly, and record them here if they are still waiting.
+                await asyncio.sleep(policy.min_claim_interval)
             last_claim = loop.time()
             self._kicked.clear()
-            outcomes = self._take_outcomes()
-            check_lease = self._exclusive is not None and loop.time() >= lease_due
-            room = policy.max_in_flight - len(self._in_flight)
+            limit = min(policy.max_in_flight - len(self._in_flight), policy.claim_batch)
+            # Whether to claim: `sending` may change with the lease check, inside `_claim`.
+            claim = self._due and limit > 0
             jobs: list[ClaimedJob] = []
-            if self._senders and (check_lease or (self.sending and room > 0) or outcomes):
+            if self._senders and (check_lease or (claim and self.sending) or self._outcomes):
+                self._due = False  # a kick during the claim sets it again
                 try:
                     jobs, _unsendable, self.sending = await self._db.run(
-                        self._claim, outcomes, check_lease=check_lease,
-                        limit=min(max(room, 0), policy.claim_batch))
+                        self._claim, check_lease=check_lease, limit=limit if claim else 0)
                     self._claim_faults.succeeded()
+                    if claim and (not self.sending or len(jobs) >= limit):
+                        self._due = True  # not claimed, or more may be due
                 except Exception as exc:  # the database is down: keep the loop alive, retry
                     self._claim_faults.failed(exc)  # once, then a summary, then "recovered"
-                    self._outcomes[:0] = outcomes  # record them with the next attempt
+                    self._due = self._due or claim
                     if self._exclusive is not None:
                         self.sending, check_lease = False, True
                 if check_lease:
                     lease_due = loop.time() + (policy.lease_renew_every if self.sending
                                                else policy.lease_check_every)
             for job in jobs:
+                # How many rows wait behind it is unknown: claim again once it is sent.
+                self._more.add(job.destination)
                 self.launch(job)
             # Woken by new rows (kick), finished sends and retries falling due; the idle
             # poll picks up rows queued by other processes.
             wait = policy.idle_poll if self.sending else policy.lease_check_every
             if self._exclusive is not None:
                 wait = min(wait, lease_due - loop.time())
-            with suppress(TimeoutError):
+            try:
                 await asyncio.wait_for(self._kicked.wait(), timeout=max(0.0, wait))
+            except TimeoutError:
+                self._due = True  # rows queued by other processes cannot wake this one
 
     def _finished(self, destination: str, task: asyncio.Task[None]) -> None:
         # The destination's next row may already be in flight (claimed after this one's
         # outcome was taken, before this callback ran): only forget this task.
         if self._in_flight.get(destination) is task:
             del self._in_flight[destination]
-        self._kicked.set()  # that destination's next row may be waiting
+        if destination in self._more:  # its next row waits for this one's outcome
+            self._more.discard(destination)
+            self._due = True
+        self._kicked.set()  # record the outcome
 
     def _take_outcomes(self) -> list[_Recorded]:
-        outcomes, self._outcomes = self._outcomes, []
+        with self._outcomes_lock:
+            outcomes, self._outcomes = self._outcomes, []
         return outcomes
+
+    def _give_back(self, outcomes: list[_Recorded]) -> None:
+        """Outcomes whose transaction failed: the next transaction records them."""
+        with self._outcomes_lock:
+            self._outcomes[:0] = outcomes
 
     async def _deliver(self, job: ClaimedJob) -> None:
         # Recorded by the loop's next transaction; until then the destination's row is
         # still leased, so nothing else of that destination is sent ahead of it.
         recorded = await self._attempt(job)
-        # Appended after the await: `self._outcomes` is swapped for a new list by each claim.
-        self._outcomes.append(recorded)
+        with self._outcomes_lock:  # a database thread may be taking the list
+            self._outcomes.append(recorded)
 
     async def _attempt(self, job: ClaimedJob) -> _Recorded:
         try:
@@ -336,14 +390,12 @@ class OutboxWorker:
         log.info("%s: outbox #%s not delivered (%s); retrying in %.2f s",
                  self.name, job.row_id, outcome.error, delay)
         retry_at = self._clock() + timedelta(seconds=delay)
-        asyncio.get_running_loop().call_later(delay, self._kicked.set)
+        asyncio.get_running_loop().call_later(delay, self.kick)
         return _Recorded(job, None, retry_at=retry_at, error=outcome.error)
 
     # --- database side (runs in a worker thread) -----------------------------------
 
-    def _claim(
-        self, outcomes: list[_Recorded], *, check_lease: bool, limit: int
-    ) -> tuple[list[ClaimedJob], int, bool]:
+    def _claim(self, *, check_lease: bool, limit: int) -> tuple[list[ClaimedJob], int, bool]:
         """Record finished sends, renew (or try to take) the exclusive lease when due, and
         — allowed to send — lease the next due row of each idle destination.
         Returns (jobs, rows failed as unsendable, sending)."""
@@ -351,7 +403,7 @@ class OutboxWorker:
         jobs: list[ClaimedJob] = []
         unsendable = 0
         with self._uow_factory() as uow:
-            self._record(uow, outcomes, now)
+            self._record_pending(uow, now)
             sending = self.sending
             if check_lease and self._exclusive is not None:
                 sending = uow.leases.hold(self._exclusive, self.holder, now=now,
@@ -404,13 +456,21 @@ class OutboxWorker:
             self._record(uow, outcomes, self._clock())
             uow.commit()
 
-    def _finish(self, outcomes: list[_Recorded]) -> None:
+    def _finish(self) -> None:
         """On stop: record the last outcomes and hand the exclusive lease over at once."""
         with self._uow_factory() as uow:
-            self._record(uow, outcomes, self._clock())
+            self._record_pending(uow, self._clock())
             if self._exclusive is not None:
                 uow.leases.release(self._exclusive, self.holder)
             uow.commit()
+
+    def _record_pending(self, uow: UnitOfWork, now: datetime) -> None:
+        """Record the outcomes waiting (taken here, in the database thread, so that
+        those arriving while this transaction waited for its turn are included)."""
+        outcomes = self._take_outcomes()
+        if outcomes:
+            uow.if_rolled_back(functools.partial(self._give_back, outcomes))
+            self._record(uow, outcomes, now)
 
     @staticmethod
     def _record(uow: UnitOfWork, outcomes: list[_Recorded], now: datetime) -> None:
