@@ -148,6 +148,13 @@ def build_web_parts(container: Container, options: ServeOptions) -> WebParts:
                     register=register, slack_routes=slack.routes, background=background)
 
 
+# How long an idle HTTP connection stays open. uvicorn's default (5 s) is shorter than
+# the gaps between a chat's updates: Telegram (or the proxy in front) would often
+# find its kept-alive connection closed, and an update sent on it as the server
+# closes it fails and is delivered again later. 75 s is nginx's default keepalive.
+KEEP_ALIVE_SECONDS = 75
+
+
 async def serve_http(
     app: Starlette, *, host: str, port: int, stop: asyncio.Event,
     graceful_seconds: float = 10.0, ready: Callable[[int], None] | None = None,
@@ -156,6 +163,7 @@ async def serve_http(
     config = uvicorn.Config(
         app, host=host, port=port, lifespan="on", log_config=None, access_log=False,
         timeout_graceful_shutdown=int(graceful_seconds), server_header=False,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     server = _Server(config)
     task = asyncio.create_task(server.serve(sockets=[listening_socket(host, port)]), name="http")
