@@ -39,6 +39,7 @@ from bot.telegram.render import (
     SendText,
     StripKeyboard,
     render_reply,
+    uses_language,
 )
 from storage.outbox import ClaimedRow
 from storage.unit_of_work import UnitOfWork
@@ -86,7 +87,8 @@ class TelegramSender:
         chat_id = chat_id_of(row.destination)
         lang, previous, question = "en", None, None
         if row.lead_id is not None:
-            lang = uow.leads.language_of(row.lead_id) or "en"
+            if uses_language(row.payload):  # one query saved on most replies
+                lang = uow.leads.language_of(row.lead_id) or "en"
             for payload, result in uow.outbox.delivered_before(row.lead_id, kind=KIND,
                                                               before=row.id):
                 result = result or {}
