@@ -97,7 +97,7 @@ def test_only_payloads_said_to_use_the_language_render_differently_in_another_on
         english = render_reply(reply, lang="en", previous=previous, question=previous)
         other = render_reply(reply, lang=lang, previous=previous, question=previous)
         assert english == other or uses_language(reply)
-        if request_phone and lang == "fr":  # the property can tell
+        if request_phone and lang == "fr" and previous is None:  # the property can tell
             assert english != other
 
 
