@@ -9,7 +9,14 @@ from hypothesis import strategies as st
 from telegram import InlineKeyboardMarkup, ReplyKeyboardRemove
 
 from bot.service import reply_payload
-from bot.telegram.render import Delivered, EditQuestion, SendText, render_reply, split_text
+from bot.telegram.render import (
+    Delivered,
+    EditQuestion,
+    SendText,
+    render_reply,
+    split_text,
+    uses_language,
+)
 from conversations.exchange import Choice, Reply
 from conversations.outgoing import one_message_per_turn
 from tests.fakes.telegram_api import html_to_plain
@@ -76,6 +83,22 @@ def test_phone_question_gets_a_share_contact_keyboard_in_the_prospects_language(
     share, skip = op.markup["keyboard"]
     assert share[0]["request_contact"] and "Partager" in share[0]["text"]
     assert skip == [{"text": "Passer"}]
+
+
+@given(st.booleans(), st.booleans(), st.booleans(), st.sampled_from(["fr", "de", "ru", "xx"]))
+def test_only_payloads_said_to_use_the_language_render_differently_in_another_one(
+    request_phone: bool, with_choices: bool, remove_keyboard: bool, lang: str,
+) -> None:
+    choices = [{"token": "a:1", "label": "Yes"}] if with_choices else []
+    reply = payload("Well?", request_phone=request_phone, choices=choices,
+                    remove_keyboard=remove_keyboard)
+    earlier = Delivered(message_id=3, text="Phone?", had_choices=True, request_phone=True)
+    for previous in (None, earlier):
+        english = render_reply(reply, lang="en", previous=previous, question=previous)
+        other = render_reply(reply, lang=lang, previous=previous, question=previous)
+        assert english == other or uses_language(reply)
+        if request_phone and lang == "fr" and previous is None:  # the property can tell
+            assert english != other
 
 
 def test_the_reply_after_a_phone_question_removes_that_keyboard() -> None:

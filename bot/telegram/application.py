@@ -21,6 +21,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHa
 
 from bot.dbgate import DatabaseGate
 from bot.service import LeadService
+from bot.telegram.botapi import BotApiClient
 from bot.telegram.delivery import DeliveryPolicy, TelegramDelivery
 from bot.telegram.handlers import LeadUpdateHandler, UpdateFailures, WebhookAnswers
 from bot.telegram.pacing import ChatPacer, PacingPolicy
@@ -88,8 +89,11 @@ class TelegramRuntime:
             .build()
         )
         gate = DatabaseGate.for_database(uow_factory)
+        # The outbox's replies skip PTB's Bot: a lean JSON client, at the same overall pace.
+        self.api = BotApiClient(token=token, base_url=base_url, timeout=timeout,
+                                overall_per_second=self.options.overall_per_second)
         self.delivery = TelegramDelivery(
-            bot=self.application.bot,
+            api=self.api,
             uow_factory=uow_factory,
             clock=clock,
             pacer=ChatPacer(self.options.pacing),
@@ -113,6 +117,7 @@ class TelegramRuntime:
         await self.application.start()
         if self.options.register_commands:
             await self._register_commands()
+        await self.api.start()
         self.delivery.start()
 
     async def stop(self) -> None:
@@ -121,6 +126,7 @@ class TelegramRuntime:
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()
+        await self.api.close()
 
     async def process_updates(
         self, updates: Sequence[Update], *, observe: Observe | None = None

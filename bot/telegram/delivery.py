@@ -24,14 +24,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from telegram import Bot
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
-from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.dbgate import DatabaseGate
 from bot.outbox.worker import ClaimedJob, Failed, OutboxWorker, Outcome, RetryLater, WorkerPolicy
 from bot.outbox.worker import Delivered as Sent
+from bot.telegram.botapi import BotApiClient
 from bot.telegram.pacing import ChatPacer
 from bot.telegram.render import (
     Delivered,
@@ -40,6 +39,7 @@ from bot.telegram.render import (
     SendText,
     StripKeyboard,
     render_reply,
+    uses_language,
 )
 from storage.outbox import ClaimedRow
 from storage.unit_of_work import UnitOfWork
@@ -79,17 +79,16 @@ class TelegramSender:
 
     kinds = (KIND,)
 
-    def __init__(self, *, bot: Bot, pacer: ChatPacer) -> None:
-        self._bot = bot
+    def __init__(self, *, api: BotApiClient, pacer: ChatPacer) -> None:
+        self._api = api
         self._pacer = pacer
-        # `_call` uses do_api_request on purpose (see there); PTB suggests the typed method.
-        warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUserWarning)
 
     def prepare(self, uow: UnitOfWork, row: ClaimedRow, now: datetime) -> TelegramJob:
         chat_id = chat_id_of(row.destination)
         lang, previous, question = "en", None, None
         if row.lead_id is not None:
-            lang = uow.leads.language_of(row.lead_id) or "en"
+            if uses_language(row.payload):  # one query saved on most replies
+                lang = uow.leads.language_of(row.lead_id) or "en"
             for payload, result in uow.outbox.delivered_before(row.lead_id, kind=KIND,
                                                               before=row.id):
                 result = result or {}
@@ -146,7 +145,7 @@ class TelegramSender:
                 try:
                     await self._call("editMessageText", chat_id=job.chat_id,
                                      message_id=operation.message_id, text=operation.html,
-                                     parse_mode=ParseMode.HTML, link_preview_options=_NO_PREVIEW)
+                                     parse_mode="HTML", link_preview_options=_NO_PREVIEW)
                     result = {"edited": operation.message_id}
                     continue
                 except BadRequest as exc:
@@ -160,7 +159,7 @@ class TelegramSender:
             await self._pacer.wait(job.chat_id)
             extra = {"reply_markup": operation.markup} if operation.markup is not None else {}
             message = await self._call("sendMessage", chat_id=job.chat_id, text=operation.html,
-                                       parse_mode=ParseMode.HTML,
+                                       parse_mode="HTML",
                                        link_preview_options=_NO_PREVIEW, **extra)
             result = {"message_id": int(message["message_id"]), "text": operation.plain}
         if job.stripped_in_answer is not None:
@@ -168,20 +167,20 @@ class TelegramSender:
         return {**result, **stripped}
 
     async def _call(self, method: str, **params: Any) -> Any:
-        """A Bot API call through PTB's request layer and rate limiter, answered as plain JSON:
-        building a `Message` object that nobody reads was a good part of a reply's cost."""
-        return await self._bot.do_api_request(method, api_kwargs=params)
+        """A Bot API call at the global pace, answered as plain JSON: no PTB objects are
+        built for answers nobody reads beyond a `message_id`."""
+        return await self._api.call(method, params)
 
 
 class TelegramDelivery(OutboxWorker):
     """The outbox worker carrying Telegram replies, sending only while it holds the sender lease."""
 
     def __init__(
-        self, *, bot: Bot, uow_factory: Callable[[], UnitOfWork], clock: Callable[[], datetime],
+        self, *, api: BotApiClient, uow_factory: Callable[[], UnitOfWork], clock: Callable[[], datetime],
         pacer: ChatPacer, gate: DatabaseGate, policy: WorkerPolicy = WorkerPolicy(),
     ) -> None:
         super().__init__(name="telegram-delivery", db=gate, uow_factory=uow_factory, clock=clock,
-                         policy=policy, senders=[TelegramSender(bot=bot, pacer=pacer)],
+                         policy=policy, senders=[TelegramSender(api=api, pacer=pacer)],
                          exclusive_lease=SENDER_LEASE)
 
     def take_keyboard_strip(self, claimed: Any) -> tuple[Any, int | None]:

@@ -1,9 +1,10 @@
 """Per-chat pacing: about one message a second to a chat, with small bursts.
 
-PTB's AIORateLimiter enforces the global 30 msg/s and the per-group limits, but puts
-no per-chat throttle on private chats (PROTOCOLS.md §1.5); Telegram answers 429 past
-roughly one message a second per chat. A token bucket per chat keeps us under that
-while letting a greeting + question arrive together.
+The Bot API client (`bot.telegram.botapi`) enforces the global 30 msg/s and the
+per-group limits, as PTB's AIORateLimiter does, but neither puts a per-chat throttle
+on private chats (PROTOCOLS.md §1.5); Telegram answers 429 past roughly one message a
+second per chat. A token bucket per chat keeps us under that while letting a greeting
++ question arrive together.
 """
 
 from __future__ import annotations

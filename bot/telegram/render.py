@@ -117,6 +117,12 @@ def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str
     return [p for p in pieces if p] or ["…"]
 
 
+def uses_language(payload: dict[str, Any]) -> bool:
+    """Whether `render_reply` reads `lang` for this payload: only the share-phone button is
+    translated here (the texts come translated), so other replies need no language look-up."""
+    return bool(payload.get("request_phone"))
+
+
 def _markup(payload: dict[str, Any], *, lang: str, previous: Delivered | None) -> Markup | None:
     choices = [(str(c["token"]), str(c["label"])) for c in payload.get("choices") or ()]
     if payload.get("request_phone"):

@@ -1,4 +1,4 @@
-"""python-telegram-bot's network backend on aiohttp: the Bot API calls leave through one aiohttp session.
+"""python-telegram-bot's network backend on aiohttp: PTB's own Bot API calls leave through one aiohttp session.
 
 PTB's default backend (`HTTPXRequest`) costs about 1–2 ms of CPU per call once a few
 dozen replies are in flight at once — httpcore's connection pool re-examines every
@@ -6,7 +6,9 @@ connection for every request — against about 0.2 ms for aiohttp on the same ca
 (measured side by side with `benchmarks/reply_path.py`). aiohttp is already here
 as slack_sdk's transport. PTB documents `BaseRequest` as the place for a custom
 backend: everything above it (the methods, the rate limiter, mapping a 429 to
-`RetryAfter`, 403 to `Forbidden`…) is PTB's and unchanged.
+`RetryAfter`, 403 to `Forbidden`…) is PTB's and unchanged. This carries the calls PTB
+makes itself (getMe, getUpdates, the command menu, the webhook, the answers to group
+chats and button taps); the outbox's replies take the leaner `bot.telegram.botapi`.
 """
 
 from __future__ import annotations
