@@ -28,10 +28,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 from sqlalchemy.sql.selectable import ScalarSelect
 
+from storage.direct import DirectStatement
 from storage.models import OutboxMessage
 
 _OUTBOX = cast(Table, OutboxMessage.__table__)
-_INSERT_OUTBOX = insert(_OUTBOX)
+# A message's replies, queued on the per-message path (see storage.direct).
+_QUEUE = DirectStatement(insert(_OUTBOX), column_keys=(
+    "kind", "destination", "dedupe_key", "lead_id", "payload", "status", "attempts",
+    "next_attempt_at", "created_at"))
 # Written as a literal, not a bound parameter, so that the planners (SQLite's, and
 # PostgreSQL's generic plans for prepared statements) can use the partial indexes.
 _PENDING: ColumnClause[str] = literal_column("'pending'")
@@ -161,21 +165,15 @@ class OutboxRepository:
         self, *, kind: str, destination: str, payloads: Sequence[dict[str, Any]], now: datetime,
         lead_id: int | None = None,
     ) -> None:
-        """Queue several messages for one destination in one statement (the replies to a message)."""
-        rows = [
-            {
+        """Queue several messages for one destination, in order (the replies to a message)."""
+        # One statement per row: usually there is one reply, and an executemany would
+        # cost PostgreSQL's driver a pipeline set-up.
+        for payload in payloads:
+            _QUEUE.execute(self._session, {
                 "kind": kind, "destination": destination, "dedupe_key": None,
                 "lead_id": lead_id, "payload": payload, "status": "pending", "attempts": 0,
                 "next_attempt_at": now, "created_at": now,
-            }
-            for payload in payloads
-        ]
-        if len(rows) == 1:
-            # The usual case (one reply): a plain execute. A list would go through the
-            # driver's executemany, which on PostgreSQL costs a pipeline set-up.
-            self._session.execute(_INSERT_OUTBOX, rows[0])
-        elif rows:
-            self._session.execute(_INSERT_OUTBOX, rows)
+            })
 
     def claim_due(
         self, *, kinds: Sequence[str], now: datetime, lease: timedelta, limit: int = 50,
