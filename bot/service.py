@@ -407,7 +407,7 @@ class LeadService:
     ) -> None:
         routed = result.route
         channel = routed.channel if routed else "default"
-        alert = uow.outbox.add(
+        alert_id = uow.outbox.queue(
             kind=ALERT_KIND,
             destination=f"slack:{channel}",
             dedupe_key=f"alert:{lead.id}:sql",
@@ -421,7 +421,7 @@ class LeadService:
         )
         start_sla_clock(uow, script, lead_id=lead.id, route_index=routed.index if routed else None,
                         destination=f"slack:{channel}",
-                        alert_outbox_id=alert.id if alert is not None else None, now=now)
+                        alert_outbox_id=alert_id, now=now)
 
 
 NUDGE_CHANNELS = ("telegram",)  # where a message can reach a prospect who is not typing

@@ -22,6 +22,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import Session
@@ -36,6 +37,16 @@ _OUTBOX = cast(Table, OutboxMessage.__table__)
 _QUEUE = DirectStatement(insert(_OUTBOX), column_keys=(
     "kind", "destination", "dedupe_key", "lead_id", "payload", "status", "attempts",
     "next_attempt_at", "created_at"))
+# `OutboxRepository.queue`: the row's id, or no row when its dedupe key is taken. Text, as
+# the dialects' own on_conflict constructs differ; the syntax is the same on both.
+_QUEUE_ONCE = DirectStatement(
+    text(
+        "INSERT INTO outbox (kind, destination, dedupe_key, lead_id, payload, status, attempts, "
+        "next_attempt_at, created_at) VALUES (:kind, :destination, :dedupe_key, :lead_id, "
+        ":payload, 'pending', 0, :now, :now) ON CONFLICT DO NOTHING RETURNING id"
+    ).bindparams(bindparam("payload", type_=_OUTBOX.c.payload.type),
+                 bindparam("now", type_=_OUTBOX.c.created_at.type))
+)
 # Written as a literal, not a bound parameter, so that the planners (SQLite's, and
 # PostgreSQL's generic plans for prepared statements) can use the partial indexes.
 _PENDING: ColumnClause[str] = literal_column("'pending'")
@@ -160,6 +171,22 @@ class OutboxRepository:
         if dedupe_key is not None:
             self._session.flush()  # so a second add in this transaction sees it
         return message
+
+    def queue(
+        self, *, kind: str, destination: str, payload: dict[str, Any], now: datetime,
+        lead_id: int | None = None, dedupe_key: str | None = None,
+    ) -> int | None:
+        """`add` for the per-message path: one statement, the new row's id, or None when
+        `dedupe_key` was already queued (also by a concurrent transaction, which it waits for).
+
+        The row is written at once, not at the next flush: in a transaction that also
+        `add`s rows to the same destination, call them in the order they must go out.
+        """
+        row = _QUEUE_ONCE.first(self._session, {
+            "kind": kind, "destination": destination, "dedupe_key": dedupe_key,
+            "lead_id": lead_id, "payload": payload, "now": now,
+        })
+        return int(row[0]) if row is not None else None
 
     def queue_many(
         self, *, kind: str, destination: str, payloads: Sequence[dict[str, Any]], now: datetime,
