@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Dialect
+from sqlalchemy import Connection, DateTime, Dialect, TypeDecorator
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.types import TypeEngine
 
 Processor = Callable[[Any], Any]
 
@@ -33,6 +34,43 @@ class _Compiled:
     defaults: Mapping[str, Any]  # bound values the statement carries itself (LIMIT 1)
     binds: tuple[tuple[str, Processor], ...]
     results: tuple[Processor | None, ...]
+
+
+def _last_one_remembered(processor: Processor) -> Processor:
+    """`processor`, remembering its last value: a message binds the same `now` to most
+    of its statements, and converting an aware datetime for the driver is not free."""
+    last: tuple[Any, Any] = (object(), None)
+
+    def process(value: Any) -> Any:
+        nonlocal last
+        seen = last  # one read: another thread may replace it meanwhile
+        if seen[0] is value:
+            return seen[1]
+        converted = processor(value)
+        last = (value, converted)
+        return converted
+
+    return process
+
+
+def _is_datetime(type_: TypeEngine[Any]) -> bool:
+    impl = type_.impl_instance if isinstance(type_, TypeDecorator) else type_
+    return isinstance(impl, DateTime)
+
+
+def _connection_of(session: Session) -> Connection:
+    """The session's connection, as `session.connection()` returns it, remembered for the
+    rest of its transaction (asking the session costs more than a small statement's SQL)."""
+    transaction = session.get_transaction()
+    remembered = session.info.get(_CONNECTION_KEY)
+    if transaction is not None and remembered is not None and remembered[0] is transaction:
+        return cast(Connection, remembered[1])
+    connection = session.connection()
+    session.info[_CONNECTION_KEY] = (session.get_transaction(), connection)
+    return connection
+
+
+_CONNECTION_KEY = "storage.direct.connection"
 
 
 class DirectStatement:
@@ -62,7 +100,9 @@ class DirectStatement:
                 defaults[name] = bind.effective_value
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
-                binds.append((compiled.escaped_bind_names.get(name, name), processor))
+                binds.append((compiled.escaped_bind_names.get(name, name),
+                              _last_one_remembered(processor) if _is_datetime(bind.type)
+                              else processor))
         # The columns a SELECT or RETURNING gives back, with their types, in order.
         results = tuple(
             column[3].dialect_impl(dialect).result_processor(dialect, None)
@@ -72,7 +112,7 @@ class DirectStatement:
         return _Compiled(compiled.string, order, defaults, tuple(binds), results)
 
     def _run(self, session: Session, params: Mapping[str, Any]) -> Any:
-        connection = session.connection()
+        connection = _connection_of(session)
         compiled = self._compiled(connection.dialect)
         values = {**compiled.defaults, **params} if compiled.defaults else dict(params)
         for name, processor in compiled.binds:

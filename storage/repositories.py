@@ -5,14 +5,18 @@ The unit of work (:mod:`storage.unit_of_work`) owns the transaction.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    JSON,
+    Dialect,
     Integer,
     Select,
     Table,
+    TypeDecorator,
     bindparam,
     column,
     delete,
@@ -54,10 +58,24 @@ _ACTIVE_STATE = DirectStatement(
     .order_by(_CONVERSATIONS.c.id.desc())
     .limit(1)
 )
+
+
+class SerialisedJSON(TypeDecorator[str]):
+    """A JSON column's value serialised already (pydantic's `model_dump_json`, several
+    times faster than `json.dumps` of `model_dump`): bound as it is, cast to JSON in SQL."""
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        return None
+
+
 _SAVE_STATE = (
     update(_CONVERSATIONS)
     .where(_CONVERSATIONS.c.id == bindparam("conversation_id"))
-    .values(state=bindparam("new_state"), status=bindparam("new_status"), updated_at=bindparam("now"))
+    .values(state=bindparam("new_state", type_=SerialisedJSON()),
+            status=bindparam("new_status"), updated_at=bindparam("now"))
 )
 # The lead's columns in `LeadRecord`'s field order, so a row's first values are a record.
 _LEAD_COLUMNS = tuple(_LEADS.c[name] for name in COLUMNS)
@@ -124,15 +142,31 @@ SERVICE_COLUMNS = (
     "phone", "role", "stage", "temperature", "score", "fit", "intent", "reasons", "stopped",
     "updated_at", "qualified_at", "last_message_at", "next_nudge_at",
 )
-_SAVE_LEAD = (
-    update(_LEADS)
-    # Not "lead_id": in the combined statement that name would also SET conversations.lead_id.
-    .where(_LEADS.c.id == bindparam("saved_lead_id"))
-    .values({name: bindparam(f"new_{name}") for name in SERVICE_COLUMNS})
+# Of those, the indexed ones. SQLite rewrites a column's index entry whenever the column is
+# SET, to the same value too, and each index page written costs the commit a WAL frame:
+# these are SET only when the message changed them (one statement per combination).
+_INDEXED_SERVICE_COLUMNS = tuple(
+    name for name in SERVICE_COLUMNS
+    if any(name in index.columns for index in _LEADS.indexes)
 )
-_SAVE_LEAD_AND_STATE = DirectStatement(_SAVE_LEAD.add_cte(_SAVE_STATE.cte("saved_state")))
-_SAVE_LEAD_ONLY = DirectStatement(_SAVE_LEAD)
 _SAVE_STATE_ONLY = DirectStatement(_SAVE_STATE)
+
+
+@functools.cache
+def _save_lead(indexed: tuple[str, ...], *, with_state: bool) -> DirectStatement:
+    """The lead's UPDATE setting the service columns but the unchanged indexed ones;
+    `with_state`: the conversation's state update rides along as a CTE (PostgreSQL)."""
+    statement = (
+        update(_LEADS)
+        # Not "lead_id": in the combined statement that name would also SET conversations.lead_id.
+        .where(_LEADS.c.id == bindparam("saved_lead_id"))
+        .values({name: bindparam(f"new_{name}") for name in SERVICE_COLUMNS
+                 if name in indexed or name not in _INDEXED_SERVICE_COLUMNS})
+    )
+    return DirectStatement(statement.add_cte(_SAVE_STATE.cte("saved_state")) if with_state
+                           else statement)
+
+
 _INSERT_EVENT = DirectStatement(
     insert(_EVENTS), column_keys=("lead_id", "type", "payload", "created_at"))
 _ANSWER_COLUMNS = ("lead_id", "conversation_id", "question_id", "raw_text", "option_id",
@@ -173,9 +207,20 @@ _CREATE_LEAD = DirectStatement(text(
 _LANGUAGE_OF = select(Lead.__table__.c.language).where(Lead.__table__.c.id == bindparam("lead_id"))
 
 
+def _indexed_values(lead: LeadRecord) -> tuple[Any, ...]:
+    return tuple(getattr(lead, name) for name in _INDEXED_SERVICE_COLUMNS)
+
+
 class LeadRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
+        # Lead id → its indexed service columns as read, so `save` can leave them alone.
+        self._indexed_as_read: dict[int, tuple[Any, ...]] = {}
+
+    def _read(self, values: Sequence[Any]) -> LeadRecord:
+        lead = LeadRecord(*values)
+        self._indexed_as_read[lead.id] = _indexed_values(lead)
+        return lead
 
     def _for_update(self) -> bool:
         # Row locks serialise one chat's messages across processes on PostgreSQL;
@@ -223,7 +268,7 @@ class LeadRepository:
                     return None
                 locked = row if row[0] is not None else None
             if locked is not None:
-                return LeadRecord(*locked[:_LEAD_WIDTH]), (
+                return self._read(locked[:_LEAD_WIDTH]), (
                     locked[_LEAD_WIDTH], locked[_LEAD_WIDTH + 1])
             lead = self.load_for_message(channel, chat_id, now=now)
             return lead, ConversationRepository(self._session).active_state(lead.id)
@@ -235,7 +280,7 @@ class LeadRepository:
         if found is None:
             return self.load_for_message(channel, chat_id, now=now), None
         active = found[_LEAD_WIDTH]
-        lead = LeadRecord(*found[:_LEAD_WIDTH])
+        lead = self._read(found[:_LEAD_WIDTH])
         return lead, (active, found[_LEAD_WIDTH + 1]) if active else None
 
     def load_for_message(self, channel: str, chat_id: str, *, now: datetime) -> LeadRecord:
@@ -248,25 +293,37 @@ class LeadRepository:
             _CREATE_LEAD.execute(self._session, {"channel": channel, "chat_id": chat_id, "now": now})
             row = query.first(self._session, params)
             assert row is not None  # created just now, or by the other message
-        return LeadRecord(*row)
+        return self._read(row)
 
     def save(
-        self, record: LeadRecord, *, conversation_id: int, state: dict[str, Any], status: str,
+        self, record: LeadRecord, *, conversation_id: int, state: str, status: str,
         now: datetime,
     ) -> None:
-        """Write back what a message may change: the lead and its conversation's state.
+        """Write back what a message may change: the lead and its conversation's state
+        (`state`: the engine's state as JSON text).
 
         One statement on PostgreSQL (the state update rides along as a CTE); two on
         SQLite, which has no data-modifying CTEs (and no round trips to save).
         """
-        params = {f"new_{name}": getattr(record, name) for name in SERVICE_COLUMNS}
-        params.update(saved_lead_id=record.id, conversation_id=conversation_id, new_state=state,
-                      new_status=status, now=now)
+        as_read = self._indexed_as_read.get(record.id)
+        indexed = tuple(
+            name for name, value, before in zip(
+                _INDEXED_SERVICE_COLUMNS, _indexed_values(record),
+                as_read if as_read is not None else (object(),) * len(_INDEXED_SERVICE_COLUMNS),
+                strict=True)
+            if value != before
+        )
+        params = {f"new_{name}": getattr(record, name) for name in SERVICE_COLUMNS
+                  if name in indexed or name not in _INDEXED_SERVICE_COLUMNS}
+        params.update(saved_lead_id=record.id)
+        state_params = {"conversation_id": conversation_id, "new_state": state,
+                        "new_status": status, "now": now}
         if self._for_update():
-            _SAVE_LEAD_AND_STATE.execute(self._session, params)
-            return
-        _SAVE_STATE_ONLY.execute(self._session, params)
-        _SAVE_LEAD_ONLY.execute(self._session, params)
+            _save_lead(indexed, with_state=True).execute(self._session, params | state_params)
+        else:
+            _SAVE_STATE_ONLY.execute(self._session, state_params)
+            _save_lead(indexed, with_state=False).execute(self._session, params)
+        self._indexed_as_read[record.id] = _indexed_values(record)
 
     def delete_by_id(self, lead_id: int) -> None:
         """Delete a lead; its conversations, answers, events and outbox rows go with it."""
