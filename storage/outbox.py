@@ -105,10 +105,16 @@ def _head_of(destination: ColumnElement[str]) -> ScalarSelect[Any]:
     )
 
 
-def _claimable() -> tuple[ColumnElement[bool], ...]:
-    """A row a worker of `kinds` may lease now: pending, due, and not leased (or its lease expired)."""
+def _claimable(kinds: int | None = None) -> tuple[ColumnElement[bool], ...]:
+    """A row a worker of `kinds` may lease now: pending, due, and not leased (or its lease expired).
+
+    The kinds are one expanding parameter, or with a number, that many (`kind_0`…).
+    """
     outbox = _OUTBOX.c
-    return (outbox.status == _PENDING, outbox.kind.in_(bindparam("kinds", expanding=True)),
+    kind_in = outbox.kind.in_(
+        bindparam("kinds", expanding=True) if kinds is None
+        else [bindparam(f"kind_{number}", type_=outbox.kind.type) for number in range(kinds)])
+    return (outbox.status == _PENDING, kind_in,
             outbox.next_attempt_at <= _NOW,
             or_(outbox.locked_until.is_(None), outbox.locked_until <= _NOW))
 
@@ -130,13 +136,16 @@ def _claim_statement(*, locking: bool) -> Select[Any]:
     return query
 
 
-# `OutboxRepository.lease_head`: SQLite (3.35+) and PostgreSQL both return the updated row.
-_LEASE_HEAD = (
-    update(_OUTBOX)
-    .where(*_claimable(), _OUTBOX.c.id == _head_of(bindparam("head_of")))
-    .values(_LEASED)
-    .returning(*_CLAIMED_COLUMNS)
-)
+@functools.cache
+def _lease_head(kinds: int) -> DirectStatement:
+    """`OutboxRepository.lease_head` for that many kinds: it runs in every message's
+    transaction that has a reply. SQLite (3.35+) and PostgreSQL both return the updated row."""
+    return DirectStatement(
+        update(_OUTBOX)
+        .where(*_claimable(kinds), _OUTBOX.c.id == _head_of(bindparam("head_of")))
+        .values(_LEASED)
+        .returning(*_CLAIMED_COLUMNS)
+    )
 
 
 class OutboxRepository:
@@ -253,9 +262,9 @@ class OutboxRepository:
         message's transaction has just queued, handed to this process's sender): the
         same rule as `claim_due`, without a SELECT before the UPDATE."""
         self._session.flush()  # see claim_due
-        row = self._session.execute(_LEASE_HEAD, {
-            "head_of": destination, "kinds": list(kinds), "now": now, "until": now + lease,
-        }).first()
+        params = {f"kind_{number}": kind for number, kind in enumerate(kinds)}
+        row = _lease_head(len(kinds)).first(self._session, {
+            **params, "head_of": destination, "now": now, "until": now + lease})
         return ClaimedRow(*row) if row is not None else None
 
     def get(self, message_id: int) -> OutboxMessage | None:
