@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Connection, DateTime, Dialect, TypeDecorator
 from sqlalchemy.orm import Session
@@ -36,9 +36,20 @@ class _Compiled:
     results: tuple[Processor | None, ...]
 
 
+def _shared_datetime_processor(type_: TypeEngine[Any], dialect: Dialect, processor: Processor
+                               ) -> Processor:
+    """One processor, remembering its last value, for every bind of this kind of datetime:
+    a message binds the same `now` to most of its statements, and converting an aware
+    datetime for the driver (SQLite: to text) is not free."""
+    impl = type_.impl_instance if isinstance(type_, TypeDecorator) else type_
+    key = (dialect.name, type(type_), getattr(impl, "timezone", None))
+    return _DATETIME_PROCESSORS.setdefault(key, _last_one_remembered(processor))
+
+
+_DATETIME_PROCESSORS: dict[tuple[str, type, object], Processor] = {}
+
+
 def _last_one_remembered(processor: Processor) -> Processor:
-    """`processor`, remembering its last value: a message binds the same `now` to most
-    of its statements, and converting an aware datetime for the driver is not free."""
     last: tuple[Any, Any] = (object(), None)
 
     def process(value: Any) -> Any:
@@ -58,16 +69,19 @@ def _is_datetime(type_: TypeEngine[Any]) -> bool:
     return isinstance(impl, DateTime)
 
 
-def _connection_of(session: Session) -> Connection:
-    """The session's connection, as `session.connection()` returns it, remembered for the
-    rest of its transaction (asking the session costs more than a small statement's SQL)."""
+def _connection_of(session: Session) -> tuple[Connection, Any]:
+    """The session's connection, as `session.connection()` returns it, and its driver
+    connection, remembered for the rest of the session's transaction (asking the session
+    costs more than a small statement's SQL)."""
     transaction = session.get_transaction()
     remembered = session.info.get(_CONNECTION_KEY)
-    if transaction is not None and remembered is not None and remembered[0] is transaction:
-        return cast(Connection, remembered[1])
+    if (transaction is not None and remembered is not None and remembered[0] is transaction
+            and not remembered[1].invalidated):
+        return remembered[1], remembered[2]
     connection = session.connection()
-    session.info[_CONNECTION_KEY] = (session.get_transaction(), connection)
-    return connection
+    driver = connection.connection.dbapi_connection
+    session.info[_CONNECTION_KEY] = (session.get_transaction(), connection, driver)
+    return connection, driver
 
 
 _CONNECTION_KEY = "storage.direct.connection"
@@ -98,11 +112,11 @@ class DirectStatement:
                 raise ValueError(f"{name}: expanding parameters are not supported here")
             if not bind.required:
                 defaults[name] = bind.effective_value
-            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            processor: Processor | None = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
-                binds.append((compiled.escaped_bind_names.get(name, name),
-                              _last_one_remembered(processor) if _is_datetime(bind.type)
-                              else processor))
+                if _is_datetime(bind.type):
+                    processor = _shared_datetime_processor(bind.type, dialect, processor)
+                binds.append((compiled.escaped_bind_names.get(name, name), processor))
         # The columns a SELECT or RETURNING gives back, with their types, in order.
         results = tuple(
             column[3].dialect_impl(dialect).result_processor(dialect, None)
@@ -112,7 +126,7 @@ class DirectStatement:
         return _Compiled(compiled.string, order, defaults, tuple(binds), results)
 
     def _run(self, session: Session, params: Mapping[str, Any]) -> Any:
-        connection = _connection_of(session)
+        connection, driver = _connection_of(session)
         compiled = self._compiled(connection.dialect)
         values = {**compiled.defaults, **params} if compiled.defaults else dict(params)
         for name, processor in compiled.binds:
@@ -120,7 +134,7 @@ class DirectStatement:
         parameters: Any = (
             tuple(values[name] for name in compiled.order) if compiled.order is not None else values
         )
-        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor = driver.cursor()
         try:
             cursor.execute(compiled.sql, parameters)
         except connection.dialect.loaded_dbapi.Error as exc:

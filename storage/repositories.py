@@ -196,7 +196,7 @@ _START_CONVERSATION = DirectStatement(
 # The syntax is the same on SQLite (3.24+, RETURNING 3.35+) and PostgreSQL.
 _REMEMBER = DirectStatement(text(
     "INSERT INTO processed_messages (channel, message_id, processed_at) "
-    "VALUES (:channel, :message_id, :now) ON CONFLICT DO NOTHING RETURNING message_id"
+    "VALUES (:channel, :message_id, :now) ON CONFLICT DO NOTHING"
 ).bindparams(bindparam("now", type_=UTCDateTime())))
 _CREATE_LEAD = DirectStatement(text(
     "INSERT INTO leads (channel, chat_id, language, stage, temperature, score, fit, intent, "
@@ -537,7 +537,7 @@ class ProcessedMessageRepository:
     def remember(self, channel: str, message_id: str, *, now: datetime) -> bool:
         """Record a message id; False when it was already there (a duplicate delivery)."""
         params = {"channel": channel, "message_id": message_id, "now": now}
-        return _REMEMBER.first(self._session, params) is not None
+        return _REMEMBER.execute(self._session, params) == 1  # 0: the id was there
 
 
 class KeyValueRepository:
