@@ -9,6 +9,11 @@ encoding, UTC datetimes, SQLite's datetime strings) and the result processors of
 its columns. It then runs in the session's transaction on the driver's cursor,
 and a driver error goes through SQLAlchemy's own handling (wrapped as
 `sqlalchemy.exc.DBAPIError`, a dropped connection invalidated) as any statement's.
+
+Two SQLAlchemy 2.0 internals are used for that (`SQLCompiler._result_columns`,
+`Connection._handle_dbapi_exception`; the dependency is pinned below 2.1), and
+tests/test_storage_direct.py runs both on SQLite and PostgreSQL. Statements with
+expanding parameters (`IN` over a list) are refused: give each value its own name.
 """
 
 from __future__ import annotations

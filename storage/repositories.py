@@ -60,7 +60,7 @@ _ACTIVE_STATE = DirectStatement(
 )
 
 
-class SerialisedJSON(TypeDecorator[str]):
+class _SerialisedJSON(TypeDecorator[str]):
     """A JSON column's value serialised already (pydantic's `model_dump_json`, several
     times faster than `json.dumps` of `model_dump`): bound as it is, cast to JSON in SQL."""
 
@@ -74,7 +74,7 @@ class SerialisedJSON(TypeDecorator[str]):
 _SAVE_STATE = (
     update(_CONVERSATIONS)
     .where(_CONVERSATIONS.c.id == bindparam("conversation_id"))
-    .values(state=bindparam("new_state", type_=SerialisedJSON()),
+    .values(state=bindparam("new_state", type_=_SerialisedJSON()),
             status=bindparam("new_status"), updated_at=bindparam("now"))
 )
 # The lead's columns in `LeadRecord`'s field order, so a row's first values are a record.
@@ -132,9 +132,11 @@ _FRESH = (
 )
 _IS_FRESH = exists(select(_FRESH.c.inserted))
 _FRESH_CHAT = _LOCK_CHAT_QUERY.where(_IS_FRESH).cte("chat")
-_REMEMBER_AND_LOCK_CHAT = DirectStatement(select(*_FRESH_CHAT.c, _IS_FRESH.label("fresh")).select_from(
-    select(literal(1).label("one")).subquery("one").outerjoin(_FRESH_CHAT, true())
-))
+_REMEMBER_AND_LOCK_CHAT = DirectStatement(
+    select(*_FRESH_CHAT.c, _IS_FRESH.label("fresh")).select_from(
+        select(literal(1).label("one")).subquery("one").outerjoin(_FRESH_CHAT, true())
+    )
+)
 # The columns a message can change; owner and disqualification belong to sales actions
 # and are never written from here (a rep's claim is not overwritten by a chat message).
 SERVICE_COLUMNS = (
@@ -290,7 +292,7 @@ class LeadRepository:
         row = query.first(self._session, params)
         if row is None:
             # ON CONFLICT: a concurrent first message of the same chat creates it once.
-            _CREATE_LEAD.execute(self._session, {"channel": channel, "chat_id": chat_id, "now": now})
+            _CREATE_LEAD.execute(self._session, {**params, "now": now})
             row = query.first(self._session, params)
             assert row is not None  # created just now, or by the other message
         return self._read(row)
