@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -121,7 +121,15 @@ class EraseHook(Protocol):
 
 
 def reply_payload(reply: Reply) -> dict[str, object]:
-    return asdict(reply)
+    """The reply as its outbox row stores it: `dataclasses.asdict(reply)`, built directly
+    (asdict's generic deep copy is a visible share of a message's cost)."""
+    return {
+        "text": reply.text,
+        "choices": tuple({"token": c.token, "label": c.label} for c in reply.choices),
+        "question_id": reply.question_id,
+        "request_phone": reply.request_phone,
+        "remove_keyboard": reply.remove_keyboard,
+    }
 
 
 class LeadService:
@@ -181,7 +189,6 @@ class LeadService:
             _update_profile(lead, profile)
             state = self._load_state(script, active[1] if active else None, lead, profile, now)
             result = step(script, state, inbound, now)
-            saved_state = result.state.model_dump(mode="json")
             conversation_id = active[0] if active else None
             if conversation_id is None or any(
                 isinstance(e, ConversationStarted) and e.restart for e in result.events
@@ -192,7 +199,7 @@ class LeadService:
                     lead_id=lead.id,
                     script_id=script.id,
                     script_version=loaded.version,
-                    state=saved_state,
+                    state=result.state.model_dump(mode="json"),
                     now=now,
                     version_number=served.version_number,
                     experiment=served.experiment,
@@ -215,7 +222,8 @@ class LeadService:
                     now=now,
                 )
             if not erased:
-                uow.leads.save(lead, conversation_id=conversation_id, state=saved_state,
+                uow.leads.save(lead, conversation_id=conversation_id,
+                               state=result.state.model_dump_json(),
                                status=result.state.status, now=now)
             if then is not None and outbound is not None and replies:
                 then(uow, now)
@@ -407,7 +415,7 @@ class LeadService:
     ) -> None:
         routed = result.route
         channel = routed.channel if routed else "default"
-        alert = uow.outbox.add(
+        alert_id = uow.outbox.queue(
             kind=ALERT_KIND,
             destination=f"slack:{channel}",
             dedupe_key=f"alert:{lead.id}:sql",
@@ -421,7 +429,7 @@ class LeadService:
         )
         start_sla_clock(uow, script, lead_id=lead.id, route_index=routed.index if routed else None,
                         destination=f"slack:{channel}",
-                        alert_outbox_id=alert.id if alert is not None else None, now=now)
+                        alert_outbox_id=alert_id, now=now)
 
 
 NUDGE_CHANNELS = ("telegram",)  # where a message can reach a prospect who is not typing

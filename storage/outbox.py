@@ -22,16 +22,31 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 from sqlalchemy.sql.selectable import ScalarSelect
 
+from storage.direct import DirectStatement
 from storage.models import OutboxMessage
 
 _OUTBOX = cast(Table, OutboxMessage.__table__)
-_INSERT_OUTBOX = insert(_OUTBOX)
+# A message's replies, queued on the per-message path (see storage.direct).
+_QUEUE = DirectStatement(insert(_OUTBOX), column_keys=(
+    "kind", "destination", "dedupe_key", "lead_id", "payload", "status", "attempts",
+    "next_attempt_at", "created_at"))
+# `OutboxRepository.queue`: the row's id, or no row when its dedupe key is taken. Text, as
+# the dialects' own on_conflict constructs differ; the syntax is the same on both.
+_QUEUE_ONCE = DirectStatement(
+    text(
+        "INSERT INTO outbox (kind, destination, dedupe_key, lead_id, payload, status, attempts, "
+        "next_attempt_at, created_at) VALUES (:kind, :destination, :dedupe_key, :lead_id, "
+        ":payload, 'pending', 0, :now, :now) ON CONFLICT DO NOTHING RETURNING id"
+    ).bindparams(bindparam("payload", type_=_OUTBOX.c.payload.type),
+                 bindparam("now", type_=_OUTBOX.c.created_at.type))
+)
 # Written as a literal, not a bound parameter, so that the planners (SQLite's, and
 # PostgreSQL's generic plans for prepared statements) can use the partial indexes.
 _PENDING: ColumnClause[str] = literal_column("'pending'")
@@ -90,10 +105,16 @@ def _head_of(destination: ColumnElement[str]) -> ScalarSelect[Any]:
     )
 
 
-def _claimable() -> tuple[ColumnElement[bool], ...]:
-    """A row a worker of `kinds` may lease now: pending, due, and not leased (or its lease expired)."""
+def _claimable(kinds: int | None = None) -> tuple[ColumnElement[bool], ...]:
+    """A row a worker of `kinds` may lease now: pending, due, and not leased (or its lease expired).
+
+    The kinds are one expanding parameter, or with a number, that many (`kind_0`…).
+    """
     outbox = _OUTBOX.c
-    return (outbox.status == _PENDING, outbox.kind.in_(bindparam("kinds", expanding=True)),
+    kind_in = outbox.kind.in_(
+        bindparam("kinds", expanding=True) if kinds is None
+        else [bindparam(f"kind_{number}", type_=outbox.kind.type) for number in range(kinds)])
+    return (outbox.status == _PENDING, kind_in,
             outbox.next_attempt_at <= _NOW,
             or_(outbox.locked_until.is_(None), outbox.locked_until <= _NOW))
 
@@ -115,13 +136,16 @@ def _claim_statement(*, locking: bool) -> Select[Any]:
     return query
 
 
-# `OutboxRepository.lease_head`: SQLite (3.35+) and PostgreSQL both return the updated row.
-_LEASE_HEAD = (
-    update(_OUTBOX)
-    .where(*_claimable(), _OUTBOX.c.id == _head_of(bindparam("head_of")))
-    .values(_LEASED)
-    .returning(*_CLAIMED_COLUMNS)
-)
+@functools.cache
+def _lease_head(kinds: int) -> DirectStatement:
+    """`OutboxRepository.lease_head` for that many kinds: it runs in every message's
+    transaction that has a reply. SQLite (3.35+) and PostgreSQL both return the updated row."""
+    return DirectStatement(
+        update(_OUTBOX)
+        .where(*_claimable(kinds), _OUTBOX.c.id == _head_of(bindparam("head_of")))
+        .values(_LEASED)
+        .returning(*_CLAIMED_COLUMNS)
+    )
 
 
 class OutboxRepository:
@@ -161,26 +185,39 @@ class OutboxRepository:
             self._session.flush()  # so a second add in this transaction sees it
         return message
 
+    def queue(
+        self, *, kind: str, destination: str, payload: dict[str, Any], now: datetime,
+        lead_id: int | None = None, dedupe_key: str | None = None,
+    ) -> int | None:
+        """`add` for the per-message path: one statement, the new row's id, or None when
+        `dedupe_key` was already queued (also by a concurrent transaction, which it waits for).
+
+        The row is written at once, not at the next flush: in a transaction that also
+        `add`s rows to the same destination, call them in the order they must go out.
+        """
+        row = _QUEUE_ONCE.first(self._session, {
+            "kind": kind, "destination": destination, "dedupe_key": dedupe_key,
+            "lead_id": lead_id, "payload": payload, "now": now,
+        })
+        if row is None:
+            return None
+        self.queued[destination] = self.queued.get(destination, 0) + 1
+        return int(row[0])
+
     def queue_many(
         self, *, kind: str, destination: str, payloads: Sequence[dict[str, Any]], now: datetime,
         lead_id: int | None = None,
     ) -> None:
-        """Queue several messages for one destination in one statement (the replies to a message)."""
-        rows = [
-            {
+        """Queue several messages for one destination, in order (the replies to a message)."""
+        # One statement per row: usually there is one reply, and an executemany would
+        # cost PostgreSQL's driver a pipeline set-up.
+        for payload in payloads:
+            _QUEUE.execute(self._session, {
                 "kind": kind, "destination": destination, "dedupe_key": None,
                 "lead_id": lead_id, "payload": payload, "status": "pending", "attempts": 0,
                 "next_attempt_at": now, "created_at": now,
-            }
-            for payload in payloads
-        ]
-        self.queued[destination] = self.queued.get(destination, 0) + len(rows)
-        if len(rows) == 1:
-            # The usual case (one reply): a plain execute. A list would go through the
-            # driver's executemany, which on PostgreSQL costs a pipeline set-up.
-            self._session.execute(_INSERT_OUTBOX, rows[0])
-        elif rows:
-            self._session.execute(_INSERT_OUTBOX, rows)
+            })
+        self.queued[destination] = self.queued.get(destination, 0) + len(payloads)
 
     def claim_due(
         self, *, kinds: Sequence[str], now: datetime, lease: timedelta, limit: int = 50,
@@ -233,9 +270,9 @@ class OutboxRepository:
         message's transaction has just queued, handed to this process's sender): the
         same rule as `claim_due`, without a SELECT before the UPDATE."""
         self._session.flush()  # see claim_due
-        row = self._session.execute(_LEASE_HEAD, {
-            "head_of": destination, "kinds": list(kinds), "now": now, "until": now + lease,
-        }).first()
+        params = {f"kind_{number}": kind for number, kind in enumerate(kinds)}
+        row = _lease_head(len(kinds)).first(self._session, {
+            **params, "head_of": destination, "now": now, "until": now + lease})
         return ClaimedRow(*row) if row is not None else None
 
     def get(self, message_id: int) -> OutboxMessage | None:

@@ -45,10 +45,5 @@ class LeadRecord:
     last_message_at: datetime | None
     next_nudge_at: datetime | None
 
-    @classmethod
-    def from_row(cls, row: Any) -> LeadRecord:
-        mapping = row._mapping
-        return cls(**{name: mapping[name] for name in COLUMNS})
-
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(LeadRecord))

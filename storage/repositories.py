@@ -5,14 +5,18 @@ The unit of work (:mod:`storage.unit_of_work`) owns the transaction.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    JSON,
+    Dialect,
     Integer,
     Select,
     Table,
+    TypeDecorator,
     bindparam,
     column,
     delete,
@@ -28,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from conversations.vocabulary import EventType
+from storage.direct import DirectStatement
 from storage.models import (
     Answer,
     Conversation,
@@ -37,30 +42,49 @@ from storage.models import (
     ProcessedMessage,
     UTCDateTime,
 )
-from storage.records import LeadRecord
+from storage.records import COLUMNS, LeadRecord
 
-# The per-message statements are Core statements on the tables, built once: the ORM's
-# bookkeeping costs more than the SQL itself on this path (see benchmarks/).
+# The per-message statements are Core statements on the tables, built once and run as
+# `DirectStatement`s: the ORM's bookkeeping, and even Core's per-execution work, cost
+# more than the SQL itself on this path (see benchmarks/).
 _LEADS = cast(Table, Lead.__table__)
 _CONVERSATIONS = cast(Table, Conversation.__table__)
 _ANSWERS = cast(Table, Answer.__table__)
 _EVENTS = cast(Table, LeadEvent.__table__)
 _PROCESSED = cast(Table, ProcessedMessage.__table__)
-_ACTIVE_STATE = (
+_ACTIVE_STATE = DirectStatement(
     select(_CONVERSATIONS.c.id, _CONVERSATIONS.c.state)
     .where(_CONVERSATIONS.c.lead_id == bindparam("lead_id"), _CONVERSATIONS.c.active.is_(True))
     .order_by(_CONVERSATIONS.c.id.desc())
     .limit(1)
 )
+
+
+class _SerialisedJSON(TypeDecorator[str]):
+    """A JSON column's value serialised already (pydantic's `model_dump_json`, several
+    times faster than `json.dumps` of `model_dump`): bound as it is, cast to JSON in SQL."""
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        return None
+
+
 _SAVE_STATE = (
     update(_CONVERSATIONS)
     .where(_CONVERSATIONS.c.id == bindparam("conversation_id"))
-    .values(state=bindparam("new_state"), status=bindparam("new_status"), updated_at=bindparam("now"))
+    .values(state=bindparam("new_state", type_=_SerialisedJSON()),
+            status=bindparam("new_status"), updated_at=bindparam("now"))
 )
-_LOAD_LEAD = select(_LEADS).where(
+# The lead's columns in `LeadRecord`'s field order, so a row's first values are a record.
+_LEAD_COLUMNS = tuple(_LEADS.c[name] for name in COLUMNS)
+_LEAD_WIDTH = len(COLUMNS)
+_LOAD_LEAD_QUERY = select(*_LEAD_COLUMNS).where(
     _LEADS.c.channel == bindparam("channel"), _LEADS.c.chat_id == bindparam("chat_id")
 )
-_LOAD_LEAD_LOCKED = _LOAD_LEAD.with_for_update()
+_LOAD_LEAD = DirectStatement(_LOAD_LEAD_QUERY)
+_LOAD_LEAD_LOCKED = DirectStatement(_LOAD_LEAD_QUERY.with_for_update())
 
 
 def _lead_and_active_conversation(*, lead_without_one: bool) -> Select[Any]:
@@ -70,7 +94,7 @@ def _lead_and_active_conversation(*, lead_without_one: bool) -> Select[Any]:
               else _LEADS.join(_CONVERSATIONS, active))
     return (
         select(
-            *_LEADS.c,
+            *_LEAD_COLUMNS,
             _CONVERSATIONS.c.id.label("conversation_id"),
             _CONVERSATIONS.c.state.label("conversation_state"),
         )
@@ -82,20 +106,21 @@ def _lead_and_active_conversation(*, lead_without_one: bool) -> Select[Any]:
 
 
 # SQLite (one writer already): the lead and its active conversation in one query.
-_LOAD_CHAT = _lead_and_active_conversation(lead_without_one=True)
+_LOAD_CHAT = DirectStatement(_lead_and_active_conversation(lead_without_one=True))
 # PostgreSQL: lock the lead *and* its active conversation and read both in one
 # statement. Locking both matters: under READ COMMITTED, after waiting for a lock,
 # PostgreSQL re-reads the latest version of the locked rows only, so the state comes
 # from the transaction that held the lock, not from the snapshot taken before the
 # wait. No row (a new chat, no active conversation, or a conversation restarted
 # meanwhile) falls back to locking the lead alone and reading the state after.
-_LOCK_CHAT = _lead_and_active_conversation(lead_without_one=False).with_for_update(
+_LOCK_CHAT_QUERY = _lead_and_active_conversation(lead_without_one=False).with_for_update(
     of=[_LEADS, _CONVERSATIONS]
 )
+_LOCK_CHAT = DirectStatement(_LOCK_CHAT_QUERY)
 # The same, and the message id remembered, in one statement. The lock is taken only
 # when the id is new (EXISTS fresh), so the insert always comes first and a
-# duplicate never waits for the chat's lock. Always one row: `fresh`, and the chat's
-# columns (all NULL when `_LOCK_CHAT` found nothing).
+# duplicate never waits for the chat's lock. Always one row: the chat's columns (all
+# NULL when `_LOCK_CHAT` found nothing), then `fresh`.
 _FRESH = (
     text(
         "INSERT INTO processed_messages (channel, message_id, processed_at) "
@@ -106,9 +131,11 @@ _FRESH = (
     .cte("fresh")
 )
 _IS_FRESH = exists(select(_FRESH.c.inserted))
-_FRESH_CHAT = _LOCK_CHAT.where(_IS_FRESH).cte("chat")
-_REMEMBER_AND_LOCK_CHAT = select(*_FRESH_CHAT.c, _IS_FRESH.label("fresh")).select_from(
-    select(literal(1).label("one")).subquery("one").outerjoin(_FRESH_CHAT, true())
+_FRESH_CHAT = _LOCK_CHAT_QUERY.where(_IS_FRESH).cte("chat")
+_REMEMBER_AND_LOCK_CHAT = DirectStatement(
+    select(*_FRESH_CHAT.c, _IS_FRESH.label("fresh")).select_from(
+        select(literal(1).label("one")).subquery("one").outerjoin(_FRESH_CHAT, true())
+    )
 )
 # The columns a message can change; owner and disqualification belong to sales actions
 # and are never written from here (a rep's claim is not overwritten by a chat message).
@@ -117,34 +144,85 @@ SERVICE_COLUMNS = (
     "phone", "role", "stage", "temperature", "score", "fit", "intent", "reasons", "stopped",
     "updated_at", "qualified_at", "last_message_at", "next_nudge_at",
 )
-_SAVE_LEAD = (
-    update(_LEADS)
-    # Not "lead_id": in the combined statement that name would also SET conversations.lead_id.
-    .where(_LEADS.c.id == bindparam("saved_lead_id"))
-    .values({name: bindparam(f"new_{name}") for name in SERVICE_COLUMNS})
+# Of those, the indexed ones. SQLite rewrites a column's index entry whenever the column is
+# SET, to the same value too, and each index page written costs the commit a WAL frame:
+# these are SET only when the message changed them (one statement per combination).
+_INDEXED_SERVICE_COLUMNS = tuple(
+    name for name in SERVICE_COLUMNS
+    if any(name in index.columns for index in _LEADS.indexes)
 )
-_SAVE_LEAD_AND_STATE = _SAVE_LEAD.add_cte(_SAVE_STATE.cte("saved_state"))
-_INSERT_EVENT = insert(_EVENTS)
-_INSERT_ANSWER = insert(_ANSWERS)
+_SAVE_STATE_ONLY = DirectStatement(_SAVE_STATE)
+
+
+@functools.cache
+def _save_lead(indexed: tuple[str, ...], *, with_state: bool) -> DirectStatement:
+    """The lead's UPDATE setting the service columns but the unchanged indexed ones;
+    `with_state`: the conversation's state update rides along as a CTE (PostgreSQL)."""
+    statement = (
+        update(_LEADS)
+        # Not "lead_id": in the combined statement that name would also SET conversations.lead_id.
+        .where(_LEADS.c.id == bindparam("saved_lead_id"))
+        .values({name: bindparam(f"new_{name}") for name in SERVICE_COLUMNS
+                 if name in indexed or name not in _INDEXED_SERVICE_COLUMNS})
+    )
+    return DirectStatement(statement.add_cte(_SAVE_STATE.cte("saved_state")) if with_state
+                           else statement)
+
+
+_INSERT_EVENT = DirectStatement(
+    insert(_EVENTS), column_keys=("lead_id", "type", "payload", "created_at"))
+_ANSWER_COLUMNS = ("lead_id", "conversation_id", "question_id", "raw_text", "option_id",
+                   "value_number", "value_text", "confidence", "via", "superseded", "created_at")
+_INSERT_ANSWER = DirectStatement(insert(_ANSWERS), column_keys=_ANSWER_COLUMNS)
+# Only the latest answer to a question counts; earlier ones stay as history.
+_SUPERSEDE_ANSWERS = DirectStatement(
+    update(_ANSWERS)
+    .where(_ANSWERS.c.conversation_id == bindparam("corrected_conversation"),
+           _ANSWERS.c.question_id == bindparam("corrected_question"),
+           _ANSWERS.c.superseded.is_(False))
+    .values(superseded=True)
+)
+# A new conversation (`ConversationRepository.start`): the chat's others end first.
+_END_CONVERSATIONS = DirectStatement(
+    update(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.lead_id == bindparam("ended_lead"), _CONVERSATIONS.c.active.is_(True))
+    .values(active=False)
+)
+_START_CONVERSATION = DirectStatement(
+    insert(_CONVERSATIONS).returning(_CONVERSATIONS.c.id),
+    column_keys=("lead_id", "script_id", "script_version", "active", "status", "state",
+                 "created_at", "updated_at", "version_number", "experiment", "variant"),
+)
 # INSERT … ON CONFLICT DO NOTHING is written as text: SQLAlchemy's dialect-specific
 # on_conflict constructs are not cacheable and were compiled anew for every message.
 # The syntax is the same on SQLite (3.24+, RETURNING 3.35+) and PostgreSQL.
-_REMEMBER = text(
+_REMEMBER = DirectStatement(text(
     "INSERT INTO processed_messages (channel, message_id, processed_at) "
-    "VALUES (:channel, :message_id, :now) ON CONFLICT DO NOTHING RETURNING message_id"
-).bindparams(bindparam("now", type_=UTCDateTime()))
-_CREATE_LEAD = text(
+    "VALUES (:channel, :message_id, :now) ON CONFLICT DO NOTHING"
+).bindparams(bindparam("now", type_=UTCDateTime())))
+_CREATE_LEAD = DirectStatement(text(
     "INSERT INTO leads (channel, chat_id, language, stage, temperature, score, fit, intent, "
     "reasons, stopped, created_at, updated_at) VALUES (:channel, :chat_id, 'en', 'new', "
     "'cold', 0, 0, 0, '[]', :stopped, :now, :now) ON CONFLICT DO NOTHING"
-).bindparams(bindparam("now", type_=UTCDateTime()), bindparam("stopped", value=False))
+).bindparams(bindparam("now", type_=UTCDateTime()), bindparam("stopped", value=False)))
 
 _LANGUAGE_OF = select(Lead.__table__.c.language).where(Lead.__table__.c.id == bindparam("lead_id"))
+
+
+def _indexed_values(lead: LeadRecord) -> tuple[Any, ...]:
+    return tuple(getattr(lead, name) for name in _INDEXED_SERVICE_COLUMNS)
 
 
 class LeadRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
+        # Lead id → its indexed service columns as read, so `save` can leave them alone.
+        self._indexed_as_read: dict[int, tuple[Any, ...]] = {}
+
+    def _read(self, values: Sequence[Any]) -> LeadRecord:
+        lead = LeadRecord(*values)
+        self._indexed_as_read[lead.id] = _indexed_values(lead)
+        return lead
 
     def _for_update(self) -> bool:
         # Row locks serialise one chat's messages across processes on PostgreSQL;
@@ -183,59 +261,71 @@ class LeadRepository:
         params = {"channel": channel, "chat_id": chat_id}
         if self._for_update():
             if message_id is None:
-                locked = self._session.execute(_LOCK_CHAT, params).first()
+                locked = _LOCK_CHAT.first(self._session, params)
             else:
-                row = self._session.execute(
-                    _REMEMBER_AND_LOCK_CHAT, {**params, "message_id": message_id, "now": now}
-                ).one()
-                if not row.fresh:
+                row = _REMEMBER_AND_LOCK_CHAT.first(
+                    self._session, {**params, "message_id": message_id, "now": now})
+                assert row is not None  # always one row
+                if not row[-1]:  # not fresh
                     return None
-                locked = row if row.id is not None else None
+                locked = row if row[0] is not None else None
             if locked is not None:
-                return LeadRecord.from_row(locked), (
-                    locked.conversation_id, locked.conversation_state)
+                return self._read(locked[:_LEAD_WIDTH]), (
+                    locked[_LEAD_WIDTH], locked[_LEAD_WIDTH + 1])
             lead = self.load_for_message(channel, chat_id, now=now)
             return lead, ConversationRepository(self._session).active_state(lead.id)
         if message_id is not None and not ProcessedMessageRepository(self._session).remember(
             channel, message_id, now=now
         ):
             return None
-        found = self._session.execute(_LOAD_CHAT, params).first()
+        found = _LOAD_CHAT.first(self._session, params)
         if found is None:
             return self.load_for_message(channel, chat_id, now=now), None
-        active = found.conversation_id
-        return LeadRecord.from_row(found), (active, found.conversation_state) if active else None
+        active = found[_LEAD_WIDTH]
+        lead = self._read(found[:_LEAD_WIDTH])
+        return lead, (active, found[_LEAD_WIDTH + 1]) if active else None
 
     def load_for_message(self, channel: str, chat_id: str, *, now: datetime) -> LeadRecord:
         """The chat's lead as a record, row-locked on PostgreSQL, created when new."""
         query = _LOAD_LEAD_LOCKED if self._for_update() else _LOAD_LEAD
         params = {"channel": channel, "chat_id": chat_id}
-        row = self._session.execute(query, params).first()
+        row = query.first(self._session, params)
         if row is None:
             # ON CONFLICT: a concurrent first message of the same chat creates it once.
-            self._session.execute(
-                _CREATE_LEAD, {"channel": channel, "chat_id": chat_id, "now": now}
-            )
-            row = self._session.execute(query, params).one()
-        return LeadRecord.from_row(row)
+            _CREATE_LEAD.execute(self._session, {**params, "now": now})
+            row = query.first(self._session, params)
+            assert row is not None  # created just now, or by the other message
+        return self._read(row)
 
     def save(
-        self, record: LeadRecord, *, conversation_id: int, state: dict[str, Any], status: str,
+        self, record: LeadRecord, *, conversation_id: int, state: str, status: str,
         now: datetime,
     ) -> None:
-        """Write back what a message may change: the lead and its conversation's state.
+        """Write back what a message may change: the lead and its conversation's state
+        (`state`: the engine's state as JSON text).
 
         One statement on PostgreSQL (the state update rides along as a CTE); two on
         SQLite, which has no data-modifying CTEs (and no round trips to save).
         """
-        params = {f"new_{name}": getattr(record, name) for name in SERVICE_COLUMNS}
-        params.update(saved_lead_id=record.id, conversation_id=conversation_id, new_state=state,
-                      new_status=status, now=now)
+        as_read = self._indexed_as_read.get(record.id)
+        indexed = tuple(
+            name for name, value, before in zip(
+                _INDEXED_SERVICE_COLUMNS, _indexed_values(record),
+                as_read if as_read is not None else (object(),) * len(_INDEXED_SERVICE_COLUMNS),
+                strict=True)
+            if value != before
+        )
+        params = {f"new_{name}": getattr(record, name) for name in SERVICE_COLUMNS
+                  if name in indexed or name not in _INDEXED_SERVICE_COLUMNS}
+        params.update(saved_lead_id=record.id)
+        state_params = {"conversation_id": conversation_id, "new_state": state,
+                        "new_status": status, "now": now}
         if self._for_update():
-            self._session.execute(_SAVE_LEAD_AND_STATE, params)
-            return
-        self._session.execute(_SAVE_STATE, params)
-        self._session.execute(_SAVE_LEAD, params)
+            _save_lead(indexed, with_state=True).execute(self._session, params | state_params)
+        else:
+            _SAVE_STATE_ONLY.execute(self._session, state_params)
+            _save_lead(indexed, with_state=False).execute(self._session, params)
+        self._indexed_as_read[record.id] = _indexed_values(record)
 
     def delete_by_id(self, lead_id: int) -> None:
         """Delete a lead; its conversations, answers, events and outbox rows go with it."""
@@ -322,7 +412,7 @@ class ConversationRepository:
 
     def active_state(self, lead_id: int) -> tuple[int, dict[str, Any]] | None:
         """(id, engine state) of the lead's active conversation: the per-message read."""
-        row = self._session.execute(_ACTIVE_STATE, {"lead_id": lead_id}).first()
+        row = _ACTIVE_STATE.first(self._session, {"lead_id": lead_id})
         return (row[0], row[1]) if row is not None else None
 
     def start(
@@ -335,22 +425,15 @@ class ConversationRepository:
         `version_number` is the stored script version it runs under; `experiment` and
         `variant` the A/B variant it was assigned to, if any.
         """
-        self._session.execute(
-            update(_CONVERSATIONS)
-            .where(_CONVERSATIONS.c.lead_id == lead_id, _CONVERSATIONS.c.active.is_(True))
-            .values(active=False)
-        )
-        inserted = self._session.execute(
-            insert(_CONVERSATIONS)
-            .values(
-                lead_id=lead_id, script_id=script_id, script_version=script_version,
-                active=True, status=str(state.get("status", "new")), state=state,
-                created_at=now, updated_at=now, version_number=version_number,
-                experiment=experiment, variant=variant,
-            )
-            .returning(_CONVERSATIONS.c.id)
-        )
-        return int(inserted.scalar_one())
+        _END_CONVERSATIONS.execute(self._session, {"ended_lead": lead_id})
+        inserted = _START_CONVERSATION.first(self._session, {
+            "lead_id": lead_id, "script_id": script_id, "script_version": script_version,
+            "active": True, "status": str(state.get("status", "new")), "state": state,
+            "created_at": now, "updated_at": now, "version_number": version_number,
+            "experiment": experiment, "variant": variant,
+        })
+        assert inserted is not None  # RETURNING the new row's id
+        return int(inserted[0])
 
 
 
@@ -375,8 +458,8 @@ class AnswerRepository:
         """Store an answer as given (a Core insert: answers are append-only)."""
         if corrects:
             self._supersede(conversation_id, question_id)
-        self._session.execute(
-            _INSERT_ANSWER,
+        _INSERT_ANSWER.execute(
+            self._session,
             dict(
                 lead_id=lead_id,
                 conversation_id=conversation_id,
@@ -393,16 +476,8 @@ class AnswerRepository:
         )
 
     def _supersede(self, conversation_id: int, question_id: str) -> None:
-        # Only the latest answer to a question counts; earlier ones stay as history.
-        self._session.execute(
-            update(Answer)
-            .where(
-                Answer.conversation_id == conversation_id,
-                Answer.question_id == question_id,
-                Answer.superseded.is_(False),
-            )
-            .values(superseded=True)
-        )
+        _SUPERSEDE_ANSWERS.execute(self._session, {
+            "corrected_conversation": conversation_id, "corrected_question": question_id})
 
     def add(self, answer: Answer, *, corrects: bool = False) -> None:
         """Store an answer; `corrects` marks the earlier answer to the question as superseded."""
@@ -438,8 +513,8 @@ class EventRepository:
         self, *, lead_id: int | None, type: EventType, payload: dict[str, Any], now: datetime
     ) -> None:
         # A Core insert: events are append-only, no need for the ORM's bookkeeping.
-        self._session.execute(
-            _INSERT_EVENT, {"lead_id": lead_id, "type": type, "payload": payload, "created_at": now}
+        _INSERT_EVENT.execute(
+            self._session, {"lead_id": lead_id, "type": type, "payload": payload, "created_at": now}
         )
 
     def for_lead(
@@ -464,7 +539,7 @@ class ProcessedMessageRepository:
     def remember(self, channel: str, message_id: str, *, now: datetime) -> bool:
         """Record a message id; False when it was already there (a duplicate delivery)."""
         params = {"channel": channel, "message_id": message_id, "now": now}
-        return self._session.execute(_REMEMBER, params).first() is not None
+        return _REMEMBER.execute(self._session, params) == 1  # 0: the id was there
 
 
 class KeyValueRepository:

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy.orm import Session
 
+from storage.direct import DirectStatement
 from storage.models import SlaClock
+
+_CLOCKS = cast(Table, SlaClock.__table__)
+# Written in the message's transaction that qualifies the lead (see storage.direct).
+_START = DirectStatement(
+    text(
+        "INSERT INTO sla_clocks (lead_id, route_index, channel, alert_outbox_id, policy, step, "
+        "next_due_at, qualified_at, deadline_at) VALUES (:lead_id, :route_index, :channel, "
+        ":alert_outbox_id, :policy, :step, :next_due_at, :qualified_at, :deadline_at) "
+        "ON CONFLICT DO NOTHING"
+    ).bindparams(*(bindparam(name, type_=_CLOCKS.c[name].type)
+                   for name in ("policy", "next_due_at", "qualified_at", "deadline_at")))
+)
 
 RUNNING_STEPS = ("reminder", "escalation")
 
@@ -32,13 +45,12 @@ class SlaClockRepository:
         policy: dict[str, Any], step: str, due_at: datetime, qualified_at: datetime,
         deadline_at: datetime,
     ) -> None:
-        if self._session.get(SlaClock, lead_id) is not None:
-            return  # a lead qualifies once: its first clock stands
-        self._session.add(SlaClock(
-            lead_id=lead_id, route_index=route_index, channel=channel,
-            alert_outbox_id=alert_outbox_id, policy=policy, step=step, next_due_at=due_at,
-            qualified_at=qualified_at, deadline_at=deadline_at,
-        ))
+        # A lead qualifies once: its first clock stands (ON CONFLICT on the lead's key).
+        _START.execute(self._session, {
+            "lead_id": lead_id, "route_index": route_index, "channel": channel,
+            "alert_outbox_id": alert_outbox_id, "policy": policy, "step": step,
+            "next_due_at": due_at, "qualified_at": qualified_at, "deadline_at": deadline_at,
+        })
 
     def get(self, lead_id: int) -> SlaClock | None:
         return self._session.get(SlaClock, lead_id)

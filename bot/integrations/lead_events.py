@@ -38,7 +38,7 @@ def publish_lead_event(
     An erasure's row is not tied to the lead (`lead_id` None), or deleting the lead
     would delete it too; the lead's other pending events do go with it.
     """
-    uow.outbox.add(
+    uow.outbox.queue(
         kind=LEAD_EVENT_KIND, destination=FANOUT_DESTINATION, now=now,
         lead_id=None if type == "lead.erased" else lead_id,
         payload={"id": uuid.uuid4().hex, "type": type, "lead_id": lead_id,
