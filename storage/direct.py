@@ -161,9 +161,22 @@ class DirectStatement:
             row = cursor.fetchone()
         finally:
             cursor.close()
-        if row is None or not compiled.results:  # no typed columns: a text() statement
-            return None if row is None else tuple(row)
-        return tuple(
-            value if processor is None or value is None else processor(value)
-            for value, processor in zip(row, compiled.results, strict=True)
-        )
+        return None if row is None else _converted(row, compiled.results)
+
+    def all(self, session: Session, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Run it and return every row, converted as `first` does."""
+        compiled, cursor = self._run(session, params)
+        try:
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        return [_converted(row, compiled.results) for row in rows]
+
+
+def _converted(row: Sequence[Any], results: tuple[Processor | None, ...]) -> tuple[Any, ...]:
+    if not results:  # no typed columns: a text() statement
+        return tuple(row)
+    return tuple(
+        value if processor is None or value is None else processor(value)
+        for value, processor in zip(row, results, strict=True)
+    )

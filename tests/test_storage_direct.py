@@ -18,7 +18,7 @@ from conversations.exchange import Choice, Reply
 from conversations.state import AnswerState, ConversationState
 from storage import migrate
 from storage.database import create_database_engine, create_session_factory
-from storage.models import Conversation, Lead, ProcessedMessage, SlaClock
+from storage.models import Conversation, Lead, OutboxMessage, ProcessedMessage, SlaClock
 from storage.unit_of_work import UnitOfWork
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -160,6 +160,33 @@ def test_outbox_queue_returns_the_id_once_per_dedupe_key(store: tuple[UnitOfWork
         rows = uow.outbox.pending(kinds=["slack_alert"])
         assert [(r.id, r.payload, r.status, r.attempts, r.next_attempt_at) for r in rows] == [
             (first, {"n": 1}, "pending", 0, NOW), (plain, {"n": 3}, "pending", 0, NOW)]
+
+
+def test_deliveries_are_recorded_and_read_back_in_order(store: tuple[UnitOfWork, Engine]) -> None:
+    uow, _ = store
+    with uow:
+        lead_id = uow.leads.get_or_create_locked("telegram", "77", now=NOW).id
+        uow.outbox.queue_many(kind="telegram", destination="telegram:77", lead_id=lead_id,
+                              payloads=[{"n": 1}, {"n": 2}, {"n": 3}, {"n": 4}], now=NOW)
+        uow.commit()
+    with uow:
+        ids = [row.id for row in uow.outbox.pending(kinds=["telegram"])]
+        later = NOW + timedelta(seconds=1)
+        uow.outbox.mark_delivered_many([(ids[0], {"message_id": 10, "text": "é"}),
+                                        (ids[2], {"message_id": 12})], now=later)
+        uow.outbox.mark_delivered(ids[1], result={"edited": 10}, now=later)
+        uow.commit()
+    with uow:
+        assert uow.outbox.delivered_before(lead_id, kind="telegram", before=ids[3]) == [
+            ({"n": 1}, {"message_id": 10, "text": "é"}), ({"n": 2}, {"edited": 10}),
+            ({"n": 3}, {"message_id": 12})]
+        assert uow.outbox.delivered_before(lead_id, kind="telegram", before=ids[1]) == [
+            ({"n": 1}, {"message_id": 10, "text": "é"})]
+        assert uow.outbox.delivered_before(lead_id, kind="slack", before=ids[3]) == []
+        statuses = {row.id: (row.status, row.delivered_at) for row in uow.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.lead_id == lead_id))}
+    assert statuses == {ids[0]: ("delivered", later), ids[1]: ("delivered", later),
+                        ids[2]: ("delivered", later), ids[3]: ("pending", None)}
 
 
 def test_a_leads_first_sla_clock_stands(store: tuple[UnitOfWork, Engine]) -> None:
