@@ -257,10 +257,7 @@ class OutboxWorker:
         no transaction of its own to run. If this transaction does not commit, they
         are handed back to be recorded by the next one.
         """
-        outcomes = self._take_outcomes()
-        if outcomes:
-            uow.if_rolled_back(functools.partial(self._give_back, outcomes))
-            self._record(uow, outcomes, now)
+        self._record_pending(uow, now)
         if not self.sending or self._stopping:
             return None
         if destination in self._in_flight:
@@ -293,8 +290,8 @@ class OutboxWorker:
         while not self._stopping:
             pause = last_claim + policy.min_claim_interval - loop.time()
             if pause > 0 and not self._outcomes:
-                # Coalesce claims — but a finished send is recorded at once: until it is,
-                # a crash would make the next process send that message again.
+                # Coalesce claims — but a finished send is recorded soon: until it is, a
+                # crash would make the next process send that message again.
                 await asyncio.sleep(pause)
             check_lease = self._exclusive is not None and loop.time() >= lease_due
             if not self._due and not check_lease and self._outcomes and self._db.busy:
@@ -359,8 +356,8 @@ class OutboxWorker:
             self._outcomes[:0] = outcomes
 
     async def _deliver(self, job: ClaimedJob) -> None:
-        # Recorded by the loop's next transaction; until then the destination's row is
-        # still leased, so nothing else of that destination is sent ahead of it.
+        # Recorded by the next transaction (a message's or the loop's); until then the
+        # destination's row is still leased, so nothing of that destination overtakes it.
         recorded = await self._attempt(job)
         with self._outcomes_lock:  # a database thread may be taking the list
             self._outcomes.append(recorded)
