@@ -34,6 +34,7 @@ from bot.telegram.delivery import TelegramJob, TelegramSender, retry_after
 from bot.telegram.pacing import ChatPacer, PacingPolicy
 from bot.telegram.render import SendText
 from bot.telegram.transport import AiohttpRequest
+from tests.fakes.local_bot_api import serving_bot_api
 
 TOKEN = "123:ABC"
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
@@ -62,15 +63,8 @@ class BotApi:
 @pytest.fixture
 async def api() -> AsyncIterator[tuple[BotApi, str]]:
     fake = BotApi()
-    app = web.Application()
-    app.router.add_post(f"/bot{TOKEN}/{{method}}", fake.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield fake, f"http://127.0.0.1:{port}/bot"
-    await runner.cleanup()
+    async with serving_bot_api(TOKEN, fake.handle) as base_url:
+        yield fake, base_url
 
 
 @pytest.fixture

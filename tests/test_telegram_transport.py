@@ -19,6 +19,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.telegram.transport import AiohttpRequest
+from tests.fakes.local_bot_api import serving_bot_api
 
 TOKEN = "123:ABC"
 # do_api_request on purpose, as the Telegram sender calls it.
@@ -53,15 +54,8 @@ class BotApi:
 @pytest.fixture
 async def api() -> AsyncIterator[tuple[BotApi, str]]:
     fake = BotApi()
-    app = web.Application()
-    app.router.add_post(f"/bot{TOKEN}/{{method}}", fake.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield fake, f"http://127.0.0.1:{port}/bot"
-    await runner.cleanup()
+    async with serving_bot_api(TOKEN, fake.handle) as base_url:
+        yield fake, base_url
 
 
 async def _bot(base_url: str, **timeouts: float) -> Bot:
