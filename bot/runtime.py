@@ -212,9 +212,9 @@ async def work(
                           telegram=telegram.delivery if telegram else None, options=job_options)
     with stop_on_signals(stop):
         if telegram is not None:
-            # Only the sending side of PTB: connect (getMe) and run the reply deliverer;
+            # Only the sending side: connect (getMe) and run the reply deliverer;
             # updates reach the web processes, not the worker.
-            await telegram.application.initialize()
+            await telegram.connect()
             telegram.delivery.start()
         jobs.start()
         log.info("worker started")

@@ -72,12 +72,10 @@ async def _two_senders(
             yield container, first, fake_a, second, fake_b
         finally:
             await second.stop()
-            if first.application.running:
-                if first.delivery._loop_task is not None and first.delivery._loop_task.done():
-                    await first.application.stop()  # its loop was killed: stop PTB only
-                    await first.application.shutdown()
-                else:
-                    await first.stop()
+            if first.delivery._loop_task is not None and first.delivery._loop_task.cancelled():
+                await first.close()  # its loop was killed: close its HTTP clients only
+            else:
+                await first.stop()  # nothing left to do when the test stopped it
             container.close()
 
 

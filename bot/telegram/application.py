@@ -1,9 +1,13 @@
-"""Wire python-telegram-bot for Leadbot: the Application, its handler, the deliverer.
+"""Wire one Telegram bot for Leadbot: its Bot API clients, the update handler, the deliverer.
 
 `TelegramRuntime` is what both long polling (`bot.telegram.polling`) and a webhook
 route use: `start()`, then `process_updates([...])` for each batch, then `stop()`.
-Conversation state never lives in PTB (no ConversationHandler, no persistence):
-the lead service keeps it in the database.
+Updates are handled as the checked JSON Telegram sent (`bot.telegram.update_model`),
+ordered per chat (`bot.telegram.processor`); the lead service keeps conversation state
+in the database. Replies and the bot's other calls on the message path (answering a
+tap, the group redirect, getUpdates) go through the lean `BotApiClient`; the
+python-telegram-bot `Bot` only makes the calls at start (getMe, the command menu, the
+webhook), where its typed parameters are worth more than its cost.
 """
 
 from __future__ import annotations
@@ -15,9 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from telegram import BotCommand, Update
+from telegram import Bot, BotCommand
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHandler
 
 from bot.dbgate import DatabaseGate
 from bot.service import LeadService
@@ -25,9 +28,10 @@ from bot.telegram.botapi import BotApiClient
 from bot.telegram.delivery import DeliveryPolicy, TelegramDelivery
 from bot.telegram.handlers import LeadUpdateHandler, UpdateFailures, WebhookAnswers
 from bot.telegram.pacing import ChatPacer, PacingPolicy
-from bot.telegram.processor import PerChatUpdateProcessor
+from bot.telegram.processor import PerChatOrder
 from bot.telegram.texts import COMMANDS
 from bot.telegram.transport import AiohttpRequest
+from bot.telegram.update_model import UpdateShape
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -53,7 +57,7 @@ class TelegramOptions:
 
 
 class TelegramRuntime:
-    """One bot: PTB Application + per-chat ordered processing + outbox delivery."""
+    """One bot: per-chat ordered update handling + outbox delivery."""
 
     def __init__(
         self,
@@ -67,29 +71,15 @@ class TelegramRuntime:
     ) -> None:
         self.options = options or TelegramOptions()
         timeout = self.options.request_timeout
-        self.application: Application = (  # type: ignore[type-arg]
-            ApplicationBuilder()
-            .token(token)
-            .base_url(base_url)
-            .updater(None)  # we poll ourselves: offsets are confirmed after the commit
-            # aiohttp rather than PTB's default httpx: a tenth of the CPU per call with
-            # many replies in flight (see bot.telegram.transport).
-            .request(AiohttpRequest(connection_limit=64, connect_timeout=timeout,
-                                    read_timeout=timeout, write_timeout=timeout,
-                                    pool_timeout=timeout))
-            .get_updates_request(AiohttpRequest(connection_limit=1, connect_timeout=timeout,
-                                                read_timeout=timeout, write_timeout=timeout,
-                                                pool_timeout=timeout))
-            # 30 msg/s overall and the group limits; 429s are not retried inside the
-            # call (max_retries=0) but rescheduled in the outbox, so a long retry_after
-            # never holds a delivery lease.
-            .rate_limiter(AIORateLimiter(overall_max_rate=self.options.overall_per_second,
-                                         max_retries=0))
-            .concurrent_updates(PerChatUpdateProcessor(self.options.max_concurrent_updates))
-            .build()
-        )
+        # aiohttp rather than PTB's default httpx: a tenth of the CPU per call with
+        # many calls in flight (see bot.telegram.transport).
+        self.bot = Bot(token, base_url=base_url, request=AiohttpRequest(
+            connection_limit=4, connect_timeout=timeout, read_timeout=timeout,
+            write_timeout=timeout, pool_timeout=timeout))
         gate = DatabaseGate.for_database(uow_factory)
-        # The outbox's replies skip PTB's Bot: a lean JSON client, at the same overall pace.
+        # Telegram's overall limit (TELEGRAM_SEND_RATE) and the per-group limit pace every
+        # call made through it; a 429 is not retried inside the call but rescheduled in
+        # the outbox, so a long retry_after never holds a delivery lease.
         self.api = BotApiClient(token=token, base_url=base_url, timeout=timeout,
                                 overall_per_second=self.options.overall_per_second)
         self.delivery = TelegramDelivery(
@@ -102,34 +92,44 @@ class TelegramRuntime:
         )
         self.failures = UpdateFailures()
         self.answers = WebhookAnswers()
-        self.application.add_handler(TypeHandler(
-            Update, LeadUpdateHandler(service=service, delivery=self.delivery, gate=gate,
-                                      answers=self.answers)))
-        self.application.add_error_handler(self.failures.record)
+        self._order = PerChatOrder(self.options.max_concurrent_updates)
+        self.running = False  # between start() and stop()
+        self._handler = LeadUpdateHandler(
+            service=service, delivery=self.delivery, gate=gate, api=self.api,
+            username=lambda: self.bot_username, answers=self.answers)
 
     @property
     def bot_username(self) -> str:
-        return str(self.application.bot.username)
+        return str(self.bot.username)
+
+    async def connect(self) -> None:
+        """Check the token and learn the bot's name (getMe); open the API client."""
+        await self.bot.initialize()
+        await self.api.start()
 
     async def start(self) -> None:
         """Connect (getMe), register the command menu, start delivering queued replies."""
-        await self.application.initialize()
-        await self.application.start()
+        await self.connect()
         if self.options.register_commands:
             await self._register_commands()
-        await self.api.start()
         self.delivery.start()
+        self.running = True
 
     async def stop(self) -> None:
-        """Let in-flight sends finish, then close the HTTP clients."""
-        await self.delivery.stop()
-        if self.application.running:
-            await self.application.stop()
-        await self.application.shutdown()
+        """Let in-flight sends finish, then close the HTTP clients (once: a second stop
+        does nothing)."""
+        if self.running:
+            self.running = False
+            await self.delivery.stop()
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the HTTP clients, without waiting for the deliverer."""
+        await self.bot.shutdown()
         await self.api.close()
 
     async def process_updates(
-        self, updates: Sequence[Update], *, observe: Observe | None = None
+        self, updates: Sequence[UpdateShape], *, observe: Observe | None = None
     ) -> list[int]:
         """Handle a batch; returns the update_ids that failed (not committed).
 
@@ -138,17 +138,21 @@ class TelegramRuntime:
         is what lets the poller confirm the batch safely. `observe(outcome, seconds)`
         is told how each update went ("ok" or "failed") and how long it took.
         """
-        processor = self.application.update_processor
         loop = asyncio.get_running_loop()
         finished: dict[int, float] = {}
 
-        async def handle(update: Update) -> None:
-            await self.application.process_update(update)
+        async def handle(update: UpdateShape) -> None:
+            try:
+                await self._handler(update)
+            except Exception as exc:  # noqa: BLE001 — recorded: the update is not confirmed
+                self.failures.record(update.update_id, exc)
             finished[update.update_id] = loop.time()
 
         started = loop.time()
-        await asyncio.gather(*(processor.process_update(update, handle(update))
-                               for update in updates))
+        if len(updates) == 1:  # a webhook's update: no gather to set up
+            await self._order.run(updates[0], handle(updates[0]))
+        else:
+            await asyncio.gather(*(self._order.run(update, handle(update)) for update in updates))
         failed = [u.update_id for u in updates if self.failures.take(u.update_id)]
         if observe is not None:
             for update in updates:
@@ -156,7 +160,9 @@ class TelegramRuntime:
                 observe("failed" if update.update_id in failed else "ok", seconds)
         return failed
 
-    async def process_webhook_update(self, update: Update) -> tuple[bool, dict[str, Any] | None]:
+    async def process_webhook_update(
+        self, update: UpdateShape
+    ) -> tuple[bool, dict[str, Any] | None]:
         """Handle one update a webhook delivered: (whether it committed, the Bot API call
         to put in the HTTP answer, if any — see `WebhookAnswers`)."""
         self.answers.offer(update.update_id)
@@ -169,7 +175,7 @@ class TelegramRuntime:
         return True, call
 
     async def _register_commands(self) -> None:
-        bot = self.application.bot
+        bot = self.bot
         try:
             for lang, commands in COMMANDS.items():
                 menu = [BotCommand(name, description) for name, description in commands]

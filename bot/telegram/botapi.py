@@ -77,7 +77,23 @@ class BotApiClient:
             self._session = None
 
     async def call(self, method: str, params: dict[str, Any]) -> Any:
-        """Call `method` with `params` (JSON-serialisable values); returns the answer's `result`."""
+        """Call `method` with `params` (JSON-serialisable values); returns the answer's `result`.
+
+        Paced by the overall limit, and by the per-group limit for a group's chat_id."""
+        async with self._group_limiter(params.get("chat_id")), self._overall:
+            return await self._post(method, params)
+
+    async def long_poll(self, params: dict[str, Any], wait: float) -> Any:
+        """getUpdates with `params`, Telegram holding the answer up to `wait` seconds; the
+        updates as JSON. Not paced: receiving is not sending."""
+        read = self._timeout.sock_read or 0.0
+        return await self._post("getUpdates", params, timeout=aiohttp.ClientTimeout(
+            total=None, connect=self._timeout.connect, sock_connect=self._timeout.sock_connect,
+            sock_read=wait + read))
+
+    async def _post(
+        self, method: str, params: dict[str, Any], timeout: aiohttp.ClientTimeout | None = None
+    ) -> Any:
         if self._session is None or self._session.closed:
             await self.start()
         session = self._session
@@ -86,14 +102,17 @@ class BotApiClient:
         if url is None:
             url = self._urls[method] = URL(f"{self._endpoint}/{method}")
         body = _encode(params).encode()
-        async with self._group_limiter(params.get("chat_id")), self._overall:
-            try:
-                async with session.post(url, data=body) as response:
-                    status, payload = response.status, await response.read()
-            except TimeoutError as err:  # connect, pool or read (an OSError: caught first)
-                raise TimedOut from err
-            except (aiohttp.ClientError, OSError) as err:
-                raise NetworkError(f"aiohttp.{type(err).__name__}: {err}") from err
+        try:
+            if timeout is None:  # aiohttp's cheapest path: the session's own timeout
+                request = session.post(url, data=body)
+            else:
+                request = session.post(url, data=body, timeout=timeout)
+            async with request as response:
+                status, payload = response.status, await response.read()
+        except TimeoutError as err:  # connect, pool or read (an OSError: caught first)
+            raise TimedOut from err
+        except (aiohttp.ClientError, OSError) as err:
+            raise NetworkError(f"aiohttp.{type(err).__name__}: {err}") from err
         if 200 <= status <= 299:
             try:
                 return json.loads(payload)["result"]

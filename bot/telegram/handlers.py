@@ -1,4 +1,4 @@
-"""The PTB callbacks: hand each update to the lead service, then wake the deliverer.
+"""Handle one update: hand it to the lead service, then hand the reply to the deliverer.
 
 No conversation logic here. The service records the message and queues the
 replies in one transaction; the deliverer sends them. What stays here is what only
@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
-from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
 from bot.dbgate import DatabaseGate
-from bot.logging_faults import FaultLog, describe
+from bot.logging_faults import FaultLog
 from bot.service import LeadService
+from bot.telegram.botapi import BotApiClient
 from bot.telegram.delivery import KIND, TelegramDelivery
 from bot.telegram.inbound import ForService, PointToPrivateChat, translate
 from bot.telegram.texts import GROUP_REDIRECT, language_of
+from bot.telegram.update_model import UpdateShape
 
 log = logging.getLogger(__name__)
 
@@ -54,18 +55,14 @@ class UpdateFailures:
         """Why this update failed, if it did recently."""
         return self._causes.get(update_id)
 
-    async def record(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """PTB error handler: called with the exception a handler raised."""
-        error = context.error or RuntimeError("unknown error")
-        if isinstance(update, Update):
-            self._failed.add(update.update_id)
-            self._causes.pop(update.update_id, None)  # re-inserted as the newest
-            self._causes[update.update_id] = error
-            while len(self._causes) > self.KEEP_CAUSES:
-                self._causes.popitem(last=False)
-            self.faults.failed(error)
-        else:
-            log.error("error outside an update: %s", describe(error), exc_info=error)
+    def record(self, update_id: int, error: BaseException) -> None:
+        """The handling of `update_id` raised `error`."""
+        self._failed.add(update_id)
+        self._causes.pop(update_id, None)  # re-inserted as the newest
+        self._causes[update_id] = error
+        while len(self._causes) > self.KEEP_CAUSES:
+            self._causes.popitem(last=False)
+        self.faults.failed(error)
 
 
 class WebhookAnswers:
@@ -99,38 +96,36 @@ class WebhookAnswers:
 
 
 class LeadUpdateHandler:
-    """The one callback for every update (registered through a `TypeHandler`)."""
+    """What every update goes through; Bot API calls of its own go through `api`."""
 
     def __init__(
         self, *, service: LeadService, delivery: TelegramDelivery, gate: DatabaseGate,
-        answers: WebhookAnswers | None = None,
+        api: BotApiClient, username: Callable[[], str], answers: WebhookAnswers | None = None,
     ) -> None:
         self._service = service
         self._gate = gate
         self._delivery = delivery
+        self._api = api
+        self._username = username
         self._answers = answers or WebhookAnswers()
 
-    async def __call__(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def __call__(self, update: UpdateShape) -> None:
         translation = translate(update)
         if isinstance(translation, ForService):
-            await self._handle(update.update_id, translation, context)
+            await self._handle(update.update_id, translation)
         elif isinstance(translation, PointToPrivateChat):
-            await self._point_to_private_chat(translation, context)
+            await self._point_to_private_chat(translation)
         elif translation.callback_query_id is not None:
-            await self._acknowledge_tap(update.update_id, translation.callback_query_id, context)
+            await self._acknowledge_tap(update.update_id, translation.callback_query_id)
 
-    async def _acknowledge_tap(
-        self, update_id: int, query_id: str, context: ContextTypes.DEFAULT_TYPE
-    ) -> None:
+    async def _acknowledge_tap(self, update_id: int, query_id: str) -> None:
         # The client shows a spinner until the tap is answered.
         if self._answers.can_carry(update_id):
             self._answers.carry(update_id, "answerCallbackQuery", callback_query_id=query_id)
         else:
-            await _answer_callback(context, query_id)
+            await self._answer_callback(query_id)
 
-    async def _handle(
-        self, update_id: int, message: ForService, context: ContextTypes.DEFAULT_TYPE
-    ) -> None:
+    async def _handle(self, update_id: int, message: ForService) -> None:
         try:
             # The service is synchronous (SQLAlchemy); a thread keeps the loop free for
             # other chats. It commits the answer and the queued replies together, and
@@ -153,10 +148,10 @@ class LeadUpdateHandler:
             # Always answer a tap, even if handling failed (the webhook then answers
             # with an error status, which carries no call).
             if message.callback_query_id is not None:
-                await _answer_callback(context, message.callback_query_id)
+                await self._answer_callback(message.callback_query_id)
             raise
         if message.callback_query_id is not None:  # the visible answer is the edited question
-            await self._acknowledge_tap(update_id, message.callback_query_id, context)
+            await self._acknowledge_tap(update_id, message.callback_query_id)
         job = claimed[-1] if claimed else None
         if job is not None and self._answers.can_carry(update_id):
             job, strip = self._delivery.take_keyboard_strip(job)
@@ -165,20 +160,15 @@ class LeadUpdateHandler:
                                     chat_id=int(message.key.chat_id), message_id=strip)
         self._delivery.launch(job)
 
-    async def _point_to_private_chat(
-        self, target: PointToPrivateChat, context: ContextTypes.DEFAULT_TYPE
-    ) -> None:
-        text = GROUP_REDIRECT[language_of(target.language_code)].format(
-            username=context.bot.username)
+    async def _point_to_private_chat(self, target: PointToPrivateChat) -> None:
+        text = GROUP_REDIRECT[language_of(target.language_code)].format(username=self._username())
         try:
-            await context.bot.send_message(target.chat_id, text)
+            await self._api.call("sendMessage", {"chat_id": target.chat_id, "text": text})
         except TelegramError as exc:  # not allowed to post there: nothing else to do
             log.info("could not answer in group %s: %s", target.chat_id, exc)
 
-
-async def _answer_callback(context: ContextTypes.DEFAULT_TYPE, query_id: str) -> None:
-    try:
-        await context.bot.answer_callback_query(query_id)
-    except TelegramError as exc:  # too old (after a restart): harmless
-        log.info("could not answer callback query %s: %s", query_id, exc)
-
+    async def _answer_callback(self, query_id: str) -> None:
+        try:
+            await self._api.call("answerCallbackQuery", {"callback_query_id": query_id})
+        except TelegramError as exc:  # too old (after a restart): harmless
+            log.info("could not answer callback query %s: %s", query_id, exc)

@@ -1,21 +1,23 @@
-"""Translate a Telegram `Update` into what the service understands — or into nothing.
+"""Translate a Telegram update into what the service understands — or into nothing.
 
 Pure: no I/O, no decisions about the conversation. Every Telegram shape a prospect
 can produce maps to one channel-neutral :class:`conversations.exchange.Inbound`; the
-engine decides what to answer.
+engine decides what to answer. The update is the checked JSON of
+`bot.telegram.update_model`, as Telegram sent it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from telegram import Message, Update, User
-from telegram.constants import ChatType, MessageEntityType
-
 from bot.service import ConversationKey, Profile
+from bot.telegram.update_model import MessageShape, UpdateShape, UserShape
 from conversations.exchange import Inbound
 
 CHANNEL = "telegram"
+PRIVATE = "private"  # the chat type of a one-to-one chat with the bot
+# Entity types that address the bot in a group: "/start@leadbot" or "@leadbot".
+_ADDRESSING = frozenset({"bot_command", "mention"})
 # Telegram caps callback_data at 64 bytes; anything else did not come from our buttons.
 _MAX_CALLBACK_BYTES = 64
 # Message attributes that carry something other than text, in the order we name them.
@@ -54,19 +56,18 @@ class Ignored:
 Translation = ForService | PointToPrivateChat | Ignored
 
 
-def translate(update: Update) -> Translation:
+def translate(update: UpdateShape) -> Translation:
     """What this update means for Leadbot."""
-    query = update.callback_query
-    if query is not None:
+    if update.callback_query is not None:
         return _callback(update)
     message = update.message or update.edited_message
-    if message is None or message.from_user is None or message.from_user.is_bot:
+    if message is None or message.from_ is None or message.from_.is_bot:
         return Ignored()
-    user = message.from_user
-    if message.chat.type != ChatType.PRIVATE:
+    user = message.from_
+    if message.chat.type != PRIVATE:
         # Answer only what was addressed to the bot (a command or a mention), so a
         # group's chatter is not met with a redirect each time. Channel posts never
-        # reach here (update.message is None for them).
+        # reach here (they come as channel_post, not message).
         if update.edited_message is None and _addresses_bot(message):
             return PointToPrivateChat(message.chat.id, user.language_code or "")
         return Ignored()
@@ -77,7 +78,7 @@ def translate(update: Update) -> Translation:
     return _for_service(update, user, message, _message_inbound(message, user))
 
 
-def _message_inbound(message: Message, user: User) -> Inbound:
+def _message_inbound(message: MessageShape, user: UserShape) -> Inbound:
     if message.forward_origin is not None:
         # A forwarded text is someone else's words, not the prospect's answer.
         return _unsupported(user, "forwarded_message")
@@ -89,27 +90,25 @@ def _message_inbound(message: Message, user: User) -> Inbound:
     if message.text is not None:
         return Inbound.parse_text(message.text, first_name=user.first_name,
                                   language_code=user.language_code or "")
-    kind = next((name for name in _MEDIA if getattr(message, name, None)), "other")
+    kind = next((name for name in _MEDIA if message.has(name)), "other")
     return _unsupported(user, kind)
 
 
-def _addresses_bot(message: Message) -> bool:
-    entities = message.entities or ()
-    return any(e.type in (MessageEntityType.BOT_COMMAND, MessageEntityType.MENTION)
-               for e in entities)
+def _addresses_bot(message: MessageShape) -> bool:
+    return any(entity.type in _ADDRESSING for entity in message.entities or ())
 
 
-def _callback(update: Update) -> Translation:
+def _callback(update: UpdateShape) -> Translation:
     query = update.callback_query
     assert query is not None
     message = query.message
-    if message is None or message.chat.type != ChatType.PRIVATE or query.from_user.is_bot:
+    if message is None or message.chat.type != PRIVATE or query.from_.is_bot:
         return Ignored(callback_query_id=query.id)
-    if query.from_user.id != message.chat.id:
+    if query.from_.id != message.chat.id:
         # In a private chat the prospect's user id is the chat id: a press from
         # anyone else is not the prospect's answer.
         return Ignored(callback_query_id=query.id)
-    user = query.from_user
+    user = query.from_
     inbound = Inbound(kind="choice", choice=_safe_token(query.data), first_name=user.first_name,
                       language_code=user.language_code or "")
     return ForService(
@@ -119,8 +118,6 @@ def _callback(update: Update) -> Translation:
         message_id=str(update.update_id),
         callback_query_id=query.id,
     )
-
-
 def _safe_token(data: str | None) -> str:
     """The button token, or "" for anything our buttons can't have produced.
 
@@ -138,7 +135,9 @@ def _safe_token(data: str | None) -> str:
     return data
 
 
-def _for_service(update: Update, user: User, message: Message, inbound: Inbound) -> ForService:
+def _for_service(
+    update: UpdateShape, user: UserShape, message: MessageShape, inbound: Inbound
+) -> ForService:
     return ForService(
         key=ConversationKey(CHANNEL, str(message.chat.id)),
         inbound=inbound,
@@ -147,12 +146,12 @@ def _for_service(update: Update, user: User, message: Message, inbound: Inbound)
     )
 
 
-def _unsupported(user: User, what: str) -> Inbound:
+def _unsupported(user: UserShape, what: str) -> Inbound:
     return Inbound(kind="unsupported", text=what, first_name=user.first_name,
                    language_code=user.language_code or "")
 
 
-def _profile(user: User) -> Profile:
+def _profile(user: UserShape) -> Profile:
     return Profile(
         first_name=user.first_name or "",
         last_name=user.last_name or "",

@@ -12,6 +12,9 @@ dropped at start.
 The cost of processing a batch inline is that the next batch waits for the slowest
 update of the current one; handling an update is one short transaction, so this
 bounds latency at the batch's slowest chat, not at the sum of all chats.
+
+getUpdates goes through the lean `BotApiClient`, and its answer is read as JSON
+into the same checked shapes as a webhook body (`bot.telegram.update_model`).
 """
 
 from __future__ import annotations
@@ -22,18 +25,20 @@ import signal
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime
+from typing import Any
 
-from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.service import LeadService
 from bot.telegram.application import Observe, TelegramOptions, TelegramRuntime
-from bot.telegram.update_model import admit_polled
+from bot.telegram.update_model import read_polled
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+# getUpdates answers at most this many updates at once (the Bot API's maximum).
+BATCH = 100
 
 
 class UpdatePoller:
@@ -52,7 +57,7 @@ class UpdatePoller:
     async def run(self) -> None:
         # getUpdates answers 409 while a webhook is set; removing it keeps every
         # pending update (drop_pending_updates=False).
-        await self._runtime.application.bot.delete_webhook(drop_pending_updates=False)
+        await self._runtime.bot.delete_webhook(drop_pending_updates=False)
         backoff = 0.0
         while not self._stopping.is_set():
             if backoff:
@@ -71,12 +76,14 @@ class UpdatePoller:
                 backoff = await self._process(updates)
         await self._confirm_last_batch()
 
-    async def _fetch(self) -> list[Update] | None:
-        """The next batch ([] after an empty long poll), or None after an error."""
-        fetch = asyncio.ensure_future(self._runtime.application.bot.get_updates(
-            offset=self._offset, timeout=self._runtime.options.poll_timeout, limit=100,
-            allowed_updates=ALLOWED_UPDATES,
-        ))
+    async def _fetch(self) -> list[Any] | None:
+        """The next batch as JSON ([] after an empty long poll), or None after an error."""
+        wait = self._runtime.options.poll_timeout
+        params: dict[str, Any] = {"timeout": wait, "limit": BATCH,
+                                  "allowed_updates": ALLOWED_UPDATES}
+        if self._offset is not None:
+            params["offset"] = self._offset
+        fetch = asyncio.ensure_future(self._runtime.api.long_poll(params, wait))
         stop = asyncio.ensure_future(self._stopping.wait())
         done, _ = await asyncio.wait({fetch, stop}, return_when=asyncio.FIRST_COMPLETED)
         if fetch not in done:
@@ -87,7 +94,7 @@ class UpdatePoller:
             return []
         stop.cancel()
         try:
-            return list(fetch.result())
+            updates = fetch.result()
         except TimedOut:
             return []
         except InvalidToken:
@@ -101,14 +108,21 @@ class UpdatePoller:
         except NetworkError as exc:
             log.warning("getUpdates failed: %s", exc)
             return None
+        if not isinstance(updates, list):
+            log.warning("getUpdates answered %s, not a list of updates", type(updates).__name__)
+            return None
+        return updates
 
-    async def _process(self, updates: list[Update]) -> float:
+    async def _process(self, updates: list[Any]) -> float:
         """Process a batch; returns the back-off before fetching again."""
         # An update whose shape is not Telegram's is confirmed without handling.
-        admitted = [u for u in map(admit_polled, updates) if u is not None]
+        admitted = [u for u in map(read_polled, updates) if u is not None]
         failed = await self._runtime.process_updates(admitted, observe=self._observe)
         if not failed:
-            self._offset = max(self._offset or 0, max(u.update_id for u in updates) + 1)
+            ids = [u["update_id"] for u in updates if isinstance(u, dict)
+                   and isinstance(u.get("update_id"), int) and u["update_id"] >= 0]
+            if ids:
+                self._offset = max(self._offset or 0, max(ids) + 1)
             self._attempts.clear()
             return 0.0
         first = min(failed)
@@ -130,8 +144,9 @@ class UpdatePoller:
             return
         with suppress(TelegramError):
             # timeout=0 and limit=1: only tells Telegram where we are.
-            await self._runtime.application.bot.get_updates(
-                offset=self._offset, timeout=0, limit=1, allowed_updates=ALLOWED_UPDATES)
+            await self._runtime.api.long_poll(
+                {"offset": self._offset, "timeout": 0, "limit": 1,
+                 "allowed_updates": ALLOWED_UPDATES}, 0)
 
 
 async def run_polling(

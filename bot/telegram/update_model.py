@@ -1,13 +1,15 @@
 """The shape of the Telegram update fields Leadbot reads, checked at the door.
 
-python-telegram-bot builds its objects from whatever JSON it is given (a chat id
-of "abc" becomes `Chat(id="abc")`), so a forged or corrupted update could reach
-the service, be stored, and poison the reply queue. Before an update is built,
-:func:`check_update` validates the fields the bot uses (see
-`bot.telegram.inbound`): ids are JSON integers within Telegram's range (at most
-52 significant bits, per the Bot API), texts are strings, every message has a
-chat, every callback query has a sender. Fields the bot does not read, and update
-types it ignores, pass untouched: Telegram adds fields over time.
+An update arrives as JSON (a webhook body, or one item of a getUpdates answer) and
+is read into these shapes once: the webhook and the poller hand the
+:class:`UpdateShape` straight to `bot.telegram.inbound`, without building
+python-telegram-bot objects nobody reads (building them cost twenty times the
+check). :func:`read_update` validates the fields the bot uses: ids are JSON
+integers within Telegram's range (at most 52 significant bits, per the Bot API),
+texts are strings, every message has a chat, every callback query has a sender.
+Fields the bot does not read, and update types it ignores, pass untouched:
+Telegram adds fields over time, and what they hold is kept as given (a message's
+media or forward origin is only asked whether it is there).
 
 What a genuine Telegram update can never fail here, so a refusal (400 on the
 webhook) only meets forgeries and broken proxies; Telegram's own retries of a
@@ -20,7 +22,6 @@ import logging
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
-from telegram import Update
 
 from bot.web.json_input import storable_strings
 
@@ -79,6 +80,12 @@ class MessageShape(_Part):
     caption: Text | None = None
     contact: ContactShape | None = None
     entities: list[EntityShape] | None = None
+    forward_origin: Any = None  # only whether it is there is read
+
+    def has(self, field: str) -> bool:
+        """Whether a field the shape does not name (a sticker, a photo…) is there and not empty."""
+        extra = self.model_extra
+        return bool(extra and extra.get(field))
 
 
 class CallbackQueryShape(_Part):
@@ -95,31 +102,24 @@ class UpdateShape(_Part):
     callback_query: CallbackQueryShape | None = None
 
 
-def check_update(data: Any) -> None:
-    """Nothing when `data` has the shape of a Telegram update; InvalidUpdate naming the first fault."""
+def read_update(data: Any) -> UpdateShape:
+    """`data` read as a Telegram update, or InvalidUpdate naming the first fault."""
     if not isinstance(data, dict):
         raise InvalidUpdate("expected a JSON object (a Telegram Update)")
     try:
-        UpdateShape.model_validate(data)
+        return UpdateShape.model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
         path = ".".join(str(part) for part in error["loc"]) or "update"
         raise InvalidUpdate(f"{path}: {error['msg']}") from None
 
 
-def admit_polled(update: Update) -> Update | None:
-    """A polled update made safe to handle, or None (logged) when its shape is not Telegram's.
-
-    Long polling gets updates already built by python-telegram-bot; they pass the
-    same door as webhook bodies, and their texts are made storable the same way.
-    """
-    data = update.to_dict()
-    cleaned = storable_strings(data)
+def read_polled(data: Any) -> UpdateShape | None:
+    """One item of a getUpdates answer, read as a webhook body is (its texts made storable),
+    or None (logged) when its shape is not Telegram's."""
     try:
-        check_update(cleaned)
+        return read_update(storable_strings(data))
     except InvalidUpdate as exc:
-        log.warning("update %s skipped: %s", data.get("update_id"), exc)
+        update_id = data.get("update_id") if isinstance(data, dict) else None
+        log.warning("update %s skipped: %s", update_id, exc)
         return None
-    if cleaned == data:
-        return update
-    return Update.de_json(cleaned, update.get_bot())

@@ -128,7 +128,7 @@ async def _register_webhook(telegram: TelegramRuntime, register: WebhookRegistra
     # Idempotent: every web process registers the same URL at start; pending updates
     # are kept (drop_pending_updates=False) so a deploy loses nothing.
     try:
-        await telegram.application.bot.set_webhook(
+        await telegram.bot.set_webhook(
             url=register.url, secret_token=register.secret,
             allowed_updates=list(register.allowed_updates),
             max_connections=register.max_connections, drop_pending_updates=False,

@@ -20,17 +20,16 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 import time
 from typing import Any
 
-from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from telegram import Update
+from starlette.types import Receive, Scope, Send
 
 from bot.telegram.application import TelegramRuntime
-from bot.telegram.update_model import InvalidUpdate, check_update
+from bot.telegram.update_model import InvalidUpdate, UpdateShape, read_update
 from bot.web.json_input import BadJson, load_json, storable_strings
 from bot.web.metrics import UpdateMetrics
 from storage.errors import database_unavailable
@@ -45,7 +44,14 @@ MAX_BODY_BYTES = 1024 * 1024
 BODY_READ_TIMEOUT = 10.0
 
 
+_JSON = [(b"content-type", b"application/json")]
+
+
 class _TooLarge(Exception):
+    pass
+
+
+class _Disconnected(Exception):
     pass
 
 
@@ -56,71 +62,100 @@ def secret_matches(given: str | None, expected: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8"))
 
 
-async def read_limited(request: Request, limit: int) -> bytes:
+async def read_limited(receive: Receive, declared: bytes | None, limit: int) -> bytes:
     """The body, refusing more than `limit` bytes whether or not Content-Length says so."""
-    declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _TooLarge
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # http.disconnect
+            raise _Disconnected
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise _TooLarge
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+class TelegramWebhook:
+    """The webhook as a plain ASGI app: one update in, one short answer out.
+
+    Written against ASGI rather than Starlette's Request and Response: this runs for
+    every message a prospect sends, and the objects cost more than what they do here.
+    """
+
+    def __init__(self, *, runtime: TelegramRuntime, secret: str, metrics: UpdateMetrics,
+                 max_body_bytes: int = MAX_BODY_BYTES) -> None:
+        self._runtime = runtime
+        self._secret = secret
+        self._metrics = metrics
+        self._max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        status, answer = await self._answer(scope, receive)
+        if answer is None:
+            await send({"type": "http.response.start", "status": status,
+                        "headers": [(b"content-length", b"0")]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        body = json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [*_JSON, (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _answer(self, scope: Scope, receive: Receive) -> tuple[int, Any]:
+        """The status and the JSON to answer with (None: an empty body)."""
+        started = time.perf_counter()
+        metrics = self._metrics
+        headers = dict(scope["headers"])  # lower-case names; the last of a repeated one
+        given = headers.get(SECRET_HEADER.encode())
+        if given is None or not secret_matches(given.decode("latin-1"), self._secret):
+            metrics.observe("rejected")
+            return 403, {"error": "forbidden"}
+        try:
+            body = await asyncio.wait_for(
+                read_limited(receive, headers.get(b"content-length"), self._max_body_bytes),
+                BODY_READ_TIMEOUT)
+        except _TooLarge:
+            metrics.observe("rejected")
+            return 413, {"error": "body too large"}
+        except TimeoutError:
+            metrics.observe("rejected")
+            return 408, {"error": "request body timed out"}
+        except _Disconnected:
+            return 400, None
+        try:
+            update = _parse(body)
+        except (BadJson, InvalidUpdate) as exc:
+            metrics.observe("rejected")
+            log.info("webhook body refused: %s", exc)
+            return 400, {"error": "expected a JSON Telegram Update", "detail": str(exc)}
+        committed, call = await self._runtime.process_webhook_update(update)
+        seconds = time.perf_counter() - started
+        if not committed:
+            metrics.observe("failed", seconds)
+            cause = self._runtime.failures.cause(update.update_id)
+            if cause is None or database_unavailable(cause):
+                return 503, {"error": "retry later"}
+            # A retry would fail the same way: say so, rather than have Telegram retry.
+            return 422, {"error": "update could not be processed"}
+        metrics.observe("ok", seconds)
+        # A call in the answer: Telegram makes this Bot API call as it reads it.
+        return 200, call
 
 
 def webhook_route(
     *, runtime: TelegramRuntime, secret: str, metrics: UpdateMetrics,
     max_body_bytes: int = MAX_BODY_BYTES,
 ) -> Route:
-    async def endpoint(request: Request) -> Response:
-        started = time.perf_counter()
-        if not secret_matches(request.headers.get(SECRET_HEADER), secret):
-            metrics.observe("rejected")
-            return JSONResponse({"error": "forbidden"}, status_code=403)
-        try:
-            body = await asyncio.wait_for(read_limited(request, max_body_bytes),
-                                          BODY_READ_TIMEOUT)
-        except _TooLarge:
-            metrics.observe("rejected")
-            return JSONResponse({"error": "body too large"}, status_code=413)
-        except TimeoutError:
-            metrics.observe("rejected")
-            return JSONResponse({"error": "request body timed out"}, status_code=408)
-        except ClientDisconnect:
-            return Response(status_code=400)
-        try:
-            update = _parse(body, runtime)
-        except (BadJson, InvalidUpdate) as exc:
-            metrics.observe("rejected")
-            log.info("webhook body refused: %s", exc)
-            return JSONResponse({"error": "expected a JSON Telegram Update", "detail": str(exc)},
-                                status_code=400)
-        committed, call = await runtime.process_webhook_update(update)
-        seconds = time.perf_counter() - started
-        if not committed:
-            metrics.observe("failed", seconds)
-            cause = runtime.failures.cause(update.update_id)
-            if cause is None or database_unavailable(cause):
-                return JSONResponse({"error": "retry later"}, status_code=503)
-            # A retry would fail the same way: say so, rather than have Telegram retry.
-            return JSONResponse({"error": "update could not be processed"}, status_code=422)
-        metrics.observe("ok", seconds)
-        if call is not None:  # Telegram makes this Bot API call as it reads the answer
-            return JSONResponse(call)
-        return Response(status_code=200)
-
-    return Route(WEBHOOK_PATH, endpoint, methods=["POST"])
+    return Route(WEBHOOK_PATH, TelegramWebhook(runtime=runtime, secret=secret, metrics=metrics,
+                                               max_body_bytes=max_body_bytes), methods=["POST"])
 
 
-def _parse(body: bytes, runtime: TelegramRuntime) -> Update:
+def _parse(body: bytes) -> UpdateShape:
     """The update, or BadJson / InvalidUpdate saying what is wrong with the body."""
-    data: Any = storable_strings(load_json(body))
-    check_update(data)
-    try:
-        # The bot is passed so that PTB shortcuts (reply_text, get_bot) work on the objects.
-        return Update.de_json(data, runtime.application.bot)
-    except Exception as exc:  # a structure PTB cannot build: not a genuine Update
-        raise InvalidUpdate(f"not a Telegram Update ({type(exc).__name__})") from None
+    return read_update(storable_strings(load_json(body)))
