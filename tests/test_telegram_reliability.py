@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -72,6 +73,31 @@ async def test_get_updates_errors_do_not_lose_messages(telegram_bot: Any) -> Non
     fake.fail_next("getUpdates", times=2, kind="5xx", status=500)
     [opening] = await telegram_bot.prospect(204).say("/start")
     assert opening.endswith("\n\nWhich sector is your company in?")
+
+
+async def test_a_get_updates_answer_that_is_not_a_list_is_retried(telegram_bot: Any) -> None:
+    fake = telegram_bot.fake
+    fake.fail_next("getUpdates", times=2, kind="garbled")
+    [opening] = await telegram_bot.prospect(205).say("/start")
+    assert opening.endswith("\n\nWhich sector is your company in?")
+    assert [c.outcome for c in fake.calls_of("getUpdates", outcome=None)][:2] == [
+        "garbled", "garbled"]
+
+
+async def test_a_polled_update_of_the_wrong_shape_is_skipped_and_confirmed(
+    telegram_bot: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = telegram_bot.fake
+    forged = fake.push_update({"message": {
+        "message_id": 1, "date": 0, "chat": {"id": "206", "type": "private"},
+        "from": {"id": 206, "is_bot": False, "first_name": "Eve"}, "text": "/start"}})
+    with caplog.at_level(logging.WARNING, logger="bot.telegram.update_model"):
+        [opening] = await telegram_bot.prospect(207).say("/start")
+        assert opening.endswith("\n\nWhich sector is your company in?")
+        await asyncio.to_thread(fake.wait_for_sync, lambda: fake.pending_updates() == 0,
+                                what="the forged update to be confirmed")
+    assert f"update {forged} skipped: message.chat.id" in caplog.text
+    assert fake.texts(206) == []
 
 
 class TestHangingApi:

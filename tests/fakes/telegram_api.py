@@ -107,7 +107,7 @@ class ChatMessage:
 
 @dataclass
 class Failure:
-    kind: str  # "429" | "5xx" | "hang"
+    kind: str  # "429" | "5xx" | "hang" | "garbled" (200 whose result is not the method's)
     retry_after: int = 1
     status: int = 502
     hang_seconds: float = 30.0
@@ -213,7 +213,8 @@ class FakeTelegram:
 
     def fail_next(self, method: str, times: int = 1, *, kind: str = "429", retry_after: int = 1,
                   status: int = 502, hang_seconds: float = 30.0) -> None:
-        """The next `times` calls of `method` answer 429 / 5xx, or hang past the client timeout."""
+        """The next `times` calls of `method` answer 429 / 5xx, a 200 whose result is not the
+        method's ("garbled"), or hang past the client timeout."""
         with self._lock:
             queue = self._failures.setdefault(method.lower(), deque())
             for _ in range(times):
@@ -238,6 +239,8 @@ class FakeTelegram:
             if failure.kind == "hang":
                 await self._sleep_unless_closing(failure.hang_seconds)
                 return _error(ApiError(504, "Gateway Timeout"))
+            if failure.kind == "garbled":
+                return JSONResponse({"ok": True, "result": {"unexpected": "shape"}})
             if failure.kind == "429":
                 return _error(ApiError(429, f"Too Many Requests: retry after {failure.retry_after}",
                                        {"retry_after": failure.retry_after}))
