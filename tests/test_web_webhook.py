@@ -54,6 +54,23 @@ async def test_missing_or_wrong_secret_is_403_and_writes_nothing(
     assert fake_telegram.messages(501) == []
 
 
+async def test_the_webhook_answers_only_posts_and_leaves_the_other_routes_alone(
+    container: Container, serve_app: Any
+) -> None:
+    async with serve_app(container) as url, httpx.AsyncClient(base_url=url) as client:
+        got = await client.get(WEBHOOK, headers={SECRET_HEADER: SECRET})
+        assert got.status_code == 405 and got.headers["allow"] == "POST"
+        assert (await client.get("/healthz")).status_code == 200
+        elsewhere = await client.post(WEBHOOK + "/x", json=text_update(2, 502, "/start"),
+                                      headers={SECRET_HEADER: SECRET})
+        assert elsewhere.status_code == 404
+        answered = await client.post(WEBHOOK, json=text_update(3, 503, "/start"),
+                                     headers={SECRET_HEADER: SECRET})
+        assert (answered.status_code, answered.content) == (200, b"")
+        assert answered.headers["content-length"] == "0"
+    assert row_counts(container)["processed_messages"] == 1
+
+
 async def test_registers_the_webhook_with_secret_updates_and_connections(
     container: Container, serve_app: Any, fake_telegram: Any
 ) -> None:

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 from telegram.error import TelegramError
 
 from bot.bootstrap import Container
@@ -27,7 +28,7 @@ from bot.studio.app import front_door, studio_mount
 from bot.telegram.application import TelegramRuntime
 from bot.web.health import health_route
 from bot.web.metrics import UpdateMetrics, metrics_route
-from bot.web.telegram_webhook import webhook_route
+from bot.web.telegram_webhook import WEBHOOK_PATH, TelegramWebhook
 
 log = logging.getLogger(__name__)
 
@@ -79,21 +80,44 @@ def events_api_routes(container: Container) -> list[BaseRoute]:
     return routes
 
 
-def create_app(parts: WebParts) -> Starlette:
+class LeadbotApp(Starlette):
+    """Starlette, with the Telegram webhook's POSTs taken before its middleware and routing.
+
+    The webhook runs for every message a prospect sends and answers every request
+    itself (errors included), so Starlette's error and exception layers and its route
+    matching add only cost there. It stays a route too, so it is listed, and a GET
+    gets Starlette's 405.
+    """
+
+    def __init__(self, *, webhook: TelegramWebhook | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._webhook = webhook
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (self._webhook is not None and scope["type"] == "http"
+                and scope["path"] == WEBHOOK_PATH and scope["method"] == "POST"):
+            await self._webhook(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+def create_app(parts: WebParts) -> LeadbotApp:
     container = parts.container
     routes: list[BaseRoute] = [
         health_route(engine=container.engine),
         metrics_route(updates=parts.metrics, uow_factory=container.uow, clock=container.clock,
                       token=_secret(container.settings.leadbot_metrics_token)),
     ]
+    webhook = None
     if parts.telegram is not None and parts.webhook_secret:
-        routes.append(webhook_route(runtime=parts.telegram, secret=parts.webhook_secret,
-                                    metrics=parts.metrics))
+        webhook = TelegramWebhook(runtime=parts.telegram, secret=parts.webhook_secret,
+                                  metrics=parts.metrics)
+        routes.append(Route(WEBHOOK_PATH, webhook, methods=["POST"]))
     routes += parts.slack_routes
     routes += events_api_routes(container)
     if parts.studio:
         routes += [studio_mount(container), front_door()]
-    return Starlette(routes=routes, lifespan=_lifespan(parts))
+    return LeadbotApp(webhook=webhook, routes=routes, lifespan=_lifespan(parts))
 
 
 def _lifespan(parts: WebParts) -> Callable[[Starlette], Any]:

@@ -25,7 +25,6 @@ import logging
 import time
 from typing import Any
 
-from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from bot.telegram.application import TelegramRuntime
@@ -117,9 +116,9 @@ class TelegramWebhook:
             metrics.observe("rejected")
             return 403, {"error": "forbidden"}
         try:
-            body = await asyncio.wait_for(
-                read_limited(receive, headers.get(b"content-length"), self._max_body_bytes),
-                BODY_READ_TIMEOUT)
+            async with asyncio.timeout(BODY_READ_TIMEOUT):  # no task of its own, as wait_for has
+                body = await read_limited(receive, headers.get(b"content-length"),
+                                          self._max_body_bytes)
         except _TooLarge:
             metrics.observe("rejected")
             return 413, {"error": "body too large"}
@@ -146,14 +145,6 @@ class TelegramWebhook:
         metrics.observe("ok", seconds)
         # A call in the answer: Telegram makes this Bot API call as it reads it.
         return 200, call
-
-
-def webhook_route(
-    *, runtime: TelegramRuntime, secret: str, metrics: UpdateMetrics,
-    max_body_bytes: int = MAX_BODY_BYTES,
-) -> Route:
-    return Route(WEBHOOK_PATH, TelegramWebhook(runtime=runtime, secret=secret, metrics=metrics,
-                                               max_body_bytes=max_body_bytes), methods=["POST"])
 
 
 def _parse(body: bytes) -> UpdateShape:
