@@ -72,12 +72,15 @@ _RETRY = update(_OUTBOX).where(_BY_ID).values(
 _FAILED = update(_OUTBOX).where(_BY_ID).values(
     status="failed", last_error=bindparam("error"), locked_until=None)
 
-_DELIVERED_BEFORE = DirectStatement(
+_DELIVERED_BEFORE_QUERY = (
     select(_OUTBOX.c.payload, _OUTBOX.c.result)
     .where(_OUTBOX.c.lead_id == bindparam("lead_id"), _OUTBOX.c.kind == bindparam("kind"),
            _OUTBOX.c.status == "delivered", _OUTBOX.c.id < bindparam("before"))
-    .order_by(_OUTBOX.c.id)
+    .order_by(_OUTBOX.c.id.desc())
 )
+_DELIVERED_BEFORE = DirectStatement(_DELIVERED_BEFORE_QUERY)
+_LAST_DELIVERED_BEFORE = DirectStatement(
+    _DELIVERED_BEFORE_QUERY.limit(bindparam("limit", type_=Integer)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,11 +259,16 @@ class OutboxRepository:
                            row.attempts + 1, row.created_at) for row in rows]
 
     def delivered_before(
-        self, lead_id: int, *, kind: str, before: int
+        self, lead_id: int, *, kind: str, before: int, limit: int | None = None
     ) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
-        """(payload, result) of the lead's `kind` rows delivered before row `before`, oldest first."""
-        return [(payload, result) for payload, result in _DELIVERED_BEFORE.all(
-            self._session, {"lead_id": lead_id, "kind": kind, "before": before})]
+        """(payload, result) of the lead's `kind` rows delivered before row `before`, newest
+        first; only the `limit` newest when a limit is given."""
+        params: dict[str, Any] = {"lead_id": lead_id, "kind": kind, "before": before}
+        if limit is None:
+            rows = _DELIVERED_BEFORE.all(self._session, params)
+        else:
+            rows = _LAST_DELIVERED_BEFORE.all(self._session, {**params, "limit": limit})
+        return [(payload, result) for payload, result in rows]
 
     def lease_head(
         self, *, destination: str, kinds: Sequence[str], now: datetime, lease: timedelta

@@ -162,7 +162,7 @@ def test_outbox_queue_returns_the_id_once_per_dedupe_key(store: tuple[UnitOfWork
             (first, {"n": 1}, "pending", 0, NOW), (plain, {"n": 3}, "pending", 0, NOW)]
 
 
-def test_deliveries_are_recorded_and_read_back_in_order(store: tuple[UnitOfWork, Engine]) -> None:
+def test_deliveries_are_recorded_and_read_back_newest_first(store: tuple[UnitOfWork, Engine]) -> None:
     uow, _ = store
     with uow:
         lead_id = uow.leads.get_or_create_locked("telegram", "77", now=NOW).id
@@ -178,8 +178,10 @@ def test_deliveries_are_recorded_and_read_back_in_order(store: tuple[UnitOfWork,
         uow.commit()
     with uow:
         assert uow.outbox.delivered_before(lead_id, kind="telegram", before=ids[3]) == [
-            ({"n": 1}, {"message_id": 10, "text": "é"}), ({"n": 2}, {"edited": 10}),
-            ({"n": 3}, {"message_id": 12})]
+            ({"n": 3}, {"message_id": 12}), ({"n": 2}, {"edited": 10}),
+            ({"n": 1}, {"message_id": 10, "text": "é"})]
+        assert uow.outbox.delivered_before(lead_id, kind="telegram", before=ids[3], limit=2) == [
+            ({"n": 3}, {"message_id": 12}), ({"n": 2}, {"edited": 10})]
         assert uow.outbox.delivered_before(lead_id, kind="telegram", before=ids[1]) == [
             ({"n": 1}, {"message_id": 10, "text": "é"})]
         assert uow.outbox.delivered_before(lead_id, kind="slack", before=ids[3]) == []

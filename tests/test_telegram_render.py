@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import html
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 from telegram import InlineKeyboardMarkup, ReplyKeyboardRemove
 
 from bot.service import reply_payload
+from bot.telegram.delivery import last_reply_and_open_question
 from bot.telegram.render import (
     Delivered,
     EditQuestion,
@@ -153,3 +155,59 @@ def test_a_composed_turn_is_one_escaped_message_that_is_still_the_question() -> 
                           previous=delivered, question=delivered)
     assert isinstance(edit, EditQuestion) and edit.message_id == 7
     assert html_to_plain(edit.html) == f"{op.plain}\n\n✓ Software & SaaS"
+
+
+# --- what a reply knows of the chat: its previous message and the open question -----------
+
+def _oldest_first(
+    delivered: list[tuple[dict[str, Any], dict[str, Any] | None]],
+) -> tuple[Delivered | None, Delivered | None]:
+    """The rule stated plainly, reading the whole history oldest first."""
+    previous = question = None
+    for payload, result in delivered:
+        result = result or {}
+        if question is not None and question.message_id in (result.get("edited"),
+                                                             result.get("stripped")):
+            question = None  # its keyboard is gone
+        sent = Delivered.from_result(result, payload)
+        if sent is None:
+            continue
+        previous = sent
+        if sent.had_choices and not sent.request_phone:
+            question = sent
+    return previous, question
+
+
+_payloads = st.sampled_from([
+    {"text": "plain"}, {"text": "pick", "choices": [{"id": "a", "label": "A"}]},
+    {"text": "phone", "choices": [{"id": "p", "label": "P"}], "request_phone": True},
+])
+
+
+@st.composite
+def _histories(draw: st.DrawFn) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    history: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
+    for number in range(draw(st.integers(0, 24))):
+        sent_ids = [r["message_id"] for _, r in history if r and "message_id" in r]
+        earlier = st.sampled_from(sent_ids) if sent_ids else st.just(999)
+        result = draw(st.one_of(
+            st.none(),
+            st.just({"message_id": 100 + number, "text": f"m{number}"}),
+            st.builds(lambda gone: {"message_id": 100 + number, "stripped": gone}, earlier),
+            st.builds(lambda gone: {"edited": gone}, earlier),
+            st.builds(lambda gone: {"stripped": gone}, earlier),
+        ))
+        history.append((draw(_payloads), result))
+    return history
+
+
+@given(_histories(), st.integers(1, 10))
+def test_reading_the_newest_deliveries_first_finds_what_reading_all_finds(
+    history: list[tuple[dict[str, Any], dict[str, Any] | None]], limit: int
+) -> None:
+    newest_first = history[::-1]
+    page = newest_first[:limit]
+    previous, question, settled = last_reply_and_open_question(page)
+    if not settled and len(page) == limit:  # as the sender does: a full page, read them all
+        previous, question, _ = last_reply_and_open_question(newest_first)
+    assert (previous, question) == _oldest_first(history)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -65,6 +65,31 @@ def chat_id_of(destination: str) -> int:
     return chat_id
 
 
+# How many of a chat's latest deliveries a reply reads first: its previous message and
+# the open question are nearly always among them (older ones are read only if not).
+RECENT_DELIVERIES = 8
+
+
+def last_reply_and_open_question(
+    delivered: Sequence[tuple[dict[str, Any], dict[str, Any] | None]],
+) -> tuple[Delivered | None, Delivered | None, bool]:
+    """From a chat's deliveries (payload, result), newest first: the last message sent, the
+    last question with buttons unless a later delivery edited or stripped its keyboard, and
+    whether that question was found (False: an older delivery might still be it)."""
+    previous: Delivered | None = None
+    gone: set[Any] = set()  # message ids whose keyboard a later delivery removed
+    for payload, result in delivered:
+        result = result or {}
+        sent = Delivered.from_result(result, payload)
+        if sent is not None:
+            if previous is None:
+                previous = sent
+            if sent.had_choices and not sent.request_phone:
+                return previous, (None if sent.message_id in gone else sent), True
+        gone.update((result.get("edited"), result.get("stripped")))
+    return previous, None, False
+
+
 @dataclass(frozen=True, slots=True)
 class TelegramJob:
     row_id: int
@@ -89,19 +114,12 @@ class TelegramSender:
         if row.lead_id is not None:
             if uses_language(row.payload):  # one query saved on most replies
                 lang = uow.leads.language_of(row.lead_id) or "en"
-            for payload, result in uow.outbox.delivered_before(row.lead_id, kind=KIND,
-                                                              before=row.id):
-                result = result or {}
-                if question is not None and question.message_id in (
-                    result.get("edited"), result.get("stripped")
-                ):
-                    question = None  # its keyboard is gone
-                delivered = Delivered.from_result(result, payload)
-                if delivered is None:
-                    continue
-                previous = delivered
-                if delivered.had_choices and not delivered.request_phone:
-                    question = delivered
+            recent = uow.outbox.delivered_before(row.lead_id, kind=KIND, before=row.id,
+                                                 limit=RECENT_DELIVERIES)
+            previous, question, settled = last_reply_and_open_question(recent)
+            if not settled and len(recent) == RECENT_DELIVERIES:  # look further back
+                previous, question, _ = last_reply_and_open_question(
+                    uow.outbox.delivered_before(row.lead_id, kind=KIND, before=row.id))
         operations = render_reply(dict(row.payload), lang=lang, previous=previous,
                                   question=question)
         return TelegramJob(row.id, chat_id, tuple(operations))
