@@ -6,7 +6,7 @@ processes at once: deliveries claim outbox rows with a lease (a killed worker's
 row is taken over when its lease runs out), and a nudge's message id names the lead
 and its due time, so the service processes it once whichever worker gets there.
 Telegram replies are delivered by the Telegram runtime's own loop (it is started
-by the process runner, which owns the PTB application).
+by the process runner, which owns the Telegram runtime).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 The Bot API client (`bot.telegram.botapi`) enforces the global 30 msg/s and the
 per-group limits, as PTB's AIORateLimiter does, but neither puts a per-chat throttle
-on private chats (PROTOCOLS.md §1.5); Telegram answers 429 past roughly one message a
-second per chat. A token bucket per chat keeps us under that while letting a greeting
+on private chats; Telegram answers 429 past roughly one message a second per chat
+(the Bot API FAQ, "My bot is hitting limits, how do I avoid this?"). A token bucket per chat keeps us under that while letting a greeting
 + question arrive together.
 """
 

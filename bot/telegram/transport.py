@@ -7,8 +7,9 @@ connection for every request — against about 0.2 ms for aiohttp on the same ca
 as slack_sdk's transport. PTB documents `BaseRequest` as the place for a custom
 backend: everything above it (the methods, the rate limiter, mapping a 429 to
 `RetryAfter`, 403 to `Forbidden`…) is PTB's and unchanged. This carries the calls PTB
-makes itself (getMe, getUpdates, the command menu, the webhook, the answers to group
-chats and button taps); the outbox's replies take the leaner `bot.telegram.botapi`.
+makes at start (getMe, the command menu, the webhook); everything on the message path
+(replies, getUpdates, answers to taps and to group chats) takes the leaner
+`bot.telegram.botapi`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A fake Telegram Bot API server on 127.0.0.1, and helpers to play prospects against it.
 
-It speaks the real wire protocol (PROTOCOLS.md §1.1, §2): POST `/bot<token>/<method>`,
+It speaks the real wire protocol (the Bot API documentation, "Making requests"): POST `/bot<token>/<method>`,
 form-encoded fields whose complex values are JSON strings, `{"ok": …}` envelopes,
 HTTP 429 with `parameters.retry_after`. Real python-telegram-bot talks to it.
 
