@@ -4,7 +4,8 @@ Runs inside the load generator's event loop, so the generator can see a reply th
 moment it reaches "Telegram". It speaks just enough HTTP/1.1 (keep-alive,
 Content-Length bodies, form or JSON parameters) for python-telegram-bot's httpx
 client, and answers `sendMessage` / `editMessageText` with a Message PTB can build.
-Its CPU is the generator's, never counted as the bots'.
+Its CPU is the generator's, never counted as the bots'. For bots that poll, it holds
+the updates the generator offers and long-polls getUpdates as Telegram does.
 """
 
 from __future__ import annotations
@@ -43,8 +44,6 @@ def api_result(method: str, params: dict[str, Any], message_ids: itertools.count
                 "date": int(time.time()), "from": BOT_USER,
                 "chat": {"id": chat_id, "type": "private", "first_name": "Ada"},
                 "text": str(params.get("text", ""))}
-    if name == "getupdates":
-        return []
     if name == "getwebhookinfo":
         return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
     return True
@@ -59,6 +58,35 @@ class FakeBotApi:
         self._ids = itertools.count(1)
         self.calls: dict[str, int] = {}
         self.port = 0
+        # Long polling: updates offered by the generator, handed out by getUpdates until
+        # an offset confirms them (update_ids numbered here, in arrival order, as
+        # Telegram numbers them).
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._arrived = asyncio.Event()
+        self._connections: set[asyncio.Task[None]] = set()
+
+    def offer(self, update: dict[str, Any]) -> None:
+        """An update for the bot's next getUpdates (its update_id is replaced)."""
+        self._updates.append({**update, "update_id": next(self._update_ids)})
+        self._arrived.set()
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        if offset:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        wait = min(float(params.get("timeout") or 0), 30.0)
+        deadline = time.perf_counter() + wait
+        while not self._updates:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return []
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), timeout=left)
+            except TimeoutError:
+                return []
+        return self._updates[:int(params.get("limit") or 100)]
 
     @property
     def base_url(self) -> str:
@@ -72,6 +100,10 @@ class FakeBotApi:
     async def __aexit__(self, *exc: object) -> None:
         if self._server is not None:
             self._server.close()
+        # Long polls still waiting: end them here, not in asyncio.run's clean-up.
+        for task in self._connections:
+            task.cancel()
+        await asyncio.gather(*self._connections, return_exceptions=True)
 
     def handle(self, method: str, params: dict[str, Any], at: float) -> Any:
         """Record a call (from HTTP, or from a webhook answer the generator executes)."""
@@ -81,6 +113,10 @@ class FakeBotApi:
         return api_result(method, params, self._ids)
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        task.add_done_callback(self._connections.discard)
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -96,7 +132,12 @@ class FakeBotApi:
                     params = json.loads(body)
                 elif body:
                     params = {k: _param(v) for k, v in parse_qsl(body.decode(), keep_blank_values=True)}
-                answer = json.dumps({"ok": True, "result": self.handle(method, params, at)}).encode()
+                if method.lower() == "getupdates":
+                    self.calls[method] = self.calls.get(method, 0) + 1
+                    result = await self._get_updates(params)
+                else:
+                    result = self.handle(method, params, at)
+                answer = json.dumps({"ok": True, "result": result}).encode()
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                              b"Content-Length: " + str(len(answer)).encode() + b"\r\n\r\n" + answer)
                 await writer.drain()

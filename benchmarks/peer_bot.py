@@ -4,7 +4,8 @@ python-telegram-bot's `ConversationHandler` with `PicklePersistence`, behind PTB
 own webhook server (tornado), asking the same four questions as Leadbot's default
 script (sector, company size, budget, urgency) and keeping the answers in
 `user_data`. No matching, no scoring, no database: state lives in memory and is
-pickled now and then. It is the yardstick of `benchmarks/reply_path.py`.
+pickled now and then. It is the yardstick of `benchmarks/reply_path.py`. With
+`--polling` it long-polls (`run_polling`) instead, as Leadbot's `leadbot run` does.
 
     python benchmarks/peer_bot.py --port 8443 --base-url http://127.0.0.1:9000/bot \\
         --token 123:ABC --secret s3cret --state /tmp/peer.pickle
@@ -63,6 +64,8 @@ def main() -> None:
     parser.add_argument("--token", required=True)
     parser.add_argument("--secret", required=True)
     parser.add_argument("--state", required=True)
+    parser.add_argument("--polling", action="store_true",
+                        help="long polling (run_polling) instead of the webhook server")
     args = parser.parse_args()
     application = (ApplicationBuilder().token(args.token).base_url(args.base_url)
                    .persistence(PicklePersistence(filepath=args.state)).build())
@@ -78,6 +81,9 @@ def main() -> None:
         fallbacks=[CommandHandler("start", start)],
         name="qualify", persistent=True,
     ))
+    if args.polling:
+        application.run_polling(poll_interval=0.0, timeout=25)
+        return
     application.run_webhook(
         listen="127.0.0.1", port=args.port, url_path="telegram/webhook",
         secret_token=args.secret, webhook_url=f"http://127.0.0.1:{args.port}/telegram/webhook",

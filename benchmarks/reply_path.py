@@ -130,6 +130,16 @@ async def talk(client: RawHttpClient, url: str, api: FakeBotApi, replies: Replie
         seen = len(replies.arrivals.get(chat_id, ()))
         sent = time.perf_counter()
         update = text_update(first_update + offset, chat_id, text)
+        if not url:  # the bot long-polls: the update waits in the fake for its getUpdates
+            api.offer(update)
+            traffic.messages += 1
+            arrived = await replies.first_after(chat_id, seen, NO_REPLY_AFTER)
+            if arrived is None:
+                traffic.unanswered += 1
+            else:
+                traffic.latencies.append(arrived - sent)
+            await asyncio.sleep(think)
+            continue
         for _attempt in range(20):  # Telegram retries a failed webhook delivery
             try:
                 response = await client.post(url, json=update, headers={SECRET_HEADER: SECRET})
@@ -183,14 +193,20 @@ def wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float =
 
 
 @asynccontextmanager
-async def peer_bot(api: FakeBotApi, folder: Path) -> AsyncIterator[tuple[str, list[int], str]]:
+async def peer_bot(api: FakeBotApi, folder: Path, polling: bool
+                   ) -> AsyncIterator[tuple[str, list[int], str]]:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "benchmarks" / "peer_bot.py"), "--port", str(port),
          "--base-url", api.base_url, "--token", TOKEN, "--secret", SECRET,
-         "--state", str(folder / f"peer-{uuid.uuid4().hex[:6]}.pickle")],
+         "--state", str(folder / f"peer-{uuid.uuid4().hex[:6]}.pickle"),
+         *(["--polling"] if polling else [])],
         cwd=ROOT, stdout=(folder / "peer.log").open("ab"), stderr=subprocess.STDOUT)
     try:
+        if polling:
+            await wait_polling(api, process)
+            yield "", [process.pid], "sqlite://"
+            return
         await asyncio.to_thread(wait_listening, port, process)
         yield f"http://127.0.0.1:{port}/telegram/webhook", [process.pid], "sqlite://"
     finally:
@@ -198,8 +214,20 @@ async def peer_bot(api: FakeBotApi, folder: Path) -> AsyncIterator[tuple[str, li
         await asyncio.to_thread(process.wait, 30)
 
 
+async def wait_polling(api: FakeBotApi, process: subprocess.Popen[bytes],
+                       timeout: float = 60) -> None:
+    """Until the bot has asked for updates (it is polling)."""
+    deadline = time.monotonic() + timeout
+    while not api.calls.get("getUpdates"):
+        if process.poll() is not None:
+            raise RuntimeError(f"the bot exited with {process.returncode}")
+        if time.monotonic() > deadline:
+            raise RuntimeError("the bot never asked for updates")
+        await asyncio.sleep(0.1)
+
+
 @asynccontextmanager
-async def leadbot(api: FakeBotApi, folder: Path, database_url: str | None
+async def leadbot(api: FakeBotApi, folder: Path, database_url: str | None, polling: bool
                   ) -> AsyncIterator[tuple[str, list[int], str]]:
     url = database_url or f"sqlite:///{folder / f'leadbot-{uuid.uuid4().hex[:6]}.db'}"
     env = {**os.environ, "DATABASE_URL": url, "TELEGRAM_BOT_TOKEN": TOKEN,
@@ -208,13 +236,20 @@ async def leadbot(api: FakeBotApi, folder: Path, database_url: str | None
            "LOG_LEVEL": "WARNING", "NO_PROXY": "127.0.0.1,localhost"}
     for name in ("TELEGRAM_WEBHOOK_URL", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"):
         env.pop(name, None)
+    if polling:  # `leadbot run`: long polling, no webhook
+        env.pop("TELEGRAM_WEBHOOK_SECRET")
     # web_processes waits for health synchronously: off the loop the fake API runs on.
-    manager = web_processes(1, env, folder)
+    manager = web_processes(1, env, folder, command=("run",) if polling else
+                            ("serve", "--host", "127.0.0.1"))
     processes = await asyncio.to_thread(manager.__enter__)
     try:
         process = processes[0]
         await asyncio.to_thread(wait_healthy, process.url, process)  # type: ignore[attr-defined]
-        yield process.url + "/telegram/webhook", [process.pid], url  # type: ignore[attr-defined]
+        if polling:
+            await wait_polling(api, process)
+            yield "", [process.pid], url
+        else:
+            yield process.url + "/telegram/webhook", [process.pid], url  # type: ignore[attr-defined]
     finally:
         await asyncio.to_thread(manager.__exit__, None, None, None)
 
@@ -222,7 +257,9 @@ async def leadbot(api: FakeBotApi, folder: Path, database_url: str | None
 async def measure(bot: str, args: argparse.Namespace, folder: Path, first_chat: int) -> Figures:
     replies = Replies()
     async with FakeBotApi(replies.arrived) as api:
-        starter = peer_bot(api, folder) if bot == "peer" else leadbot(api, folder, args.database_url)
+        polling = args.transport == "polling"
+        starter = (peer_bot(api, folder, polling) if bot == "peer"
+                   else leadbot(api, folder, args.database_url, polling))
         async with starter as (url, pids, database_url):
             warmup = max(4, args.conversations // 30)
             await play(url, api, replies, conversations=warmup, concurrency=warmup,
@@ -266,6 +303,7 @@ def summary(label: str, leadbot_runs: list[Figures], peer_runs: list[Figures]) -
 
 async def main_async(args: argparse.Namespace) -> None:
     print(f"{os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.2f}; "
+          f"updates by {args.transport}; "
           f"{args.concurrency} prospects at once, {args.conversations} conversations of 5 "
           f"messages, {args.think:g} s between a reply and the next message", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -295,6 +333,10 @@ def main() -> None:
     parser.add_argument("--bots", default="peer,leadbot", help="which bots, in order")
     parser.add_argument("--database-url", default=None,
                         help="Leadbot's database (default: a temporary SQLite file)")
+    parser.add_argument("--transport", choices=("webhook", "polling"), default="webhook",
+                        help="how updates reach the bots: webhook POSTs (`leadbot serve`, "
+                             "PTB's webhook server) or long polling (`leadbot run`, PTB's "
+                             "run_polling)")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: 20 prospects at once, 40 conversations")
     args = parser.parse_args()

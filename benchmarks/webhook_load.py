@@ -236,7 +236,10 @@ def fake_telegram(log: Path) -> Iterator[str]:
 
 
 @contextmanager
-def web_processes(count: int, env: dict[str, str], logs: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
+def web_processes(count: int, env: dict[str, str], logs: Path, *,
+                  command: tuple[str, ...] = ("serve", "--host", "127.0.0.1"),
+                  ) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """`count` Leadbot processes (`leadbot serve` by default), each on its own port."""
     subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], cwd=ROOT, env=env,
                    check=True, capture_output=True)
     processes: list[subprocess.Popen[bytes]] = []
@@ -244,8 +247,8 @@ def web_processes(count: int, env: dict[str, str], logs: Path) -> Iterator[list[
         for index in range(count):
             port = free_port()
             process = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1"], cwd=ROOT,
-                env={**env, "PORT": str(port)}, stdout=(logs / f"serve-{index}.log").open("ab"),
+                [sys.executable, "-m", "bot.cli", *command], cwd=ROOT,
+                env={**env, "PORT": str(port)}, stdout=(logs / f"{command[0]}-{index}.log").open("ab"),
                 stderr=subprocess.STDOUT)
             process.url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
             processes.append(process)
