@@ -75,9 +75,15 @@ def _is_datetime(type_: TypeEngine[Any]) -> bool:
 
 
 def _connection_of(session: Session) -> tuple[Connection, Any]:
-    """The session's connection, as `session.connection()` returns it, and its driver
-    connection, remembered for the rest of the session's transaction (asking the session
-    costs more than a small statement's SQL)."""
+    """The connection to run on, in the session's transaction, and its driver connection.
+
+    A unit of work hands its own (`UNIT_CONNECTION` in the session's info). Otherwise it
+    is the connection `session.connection()` returns, remembered for the rest of the
+    session's transaction (asking the session costs more than a small statement's SQL).
+    """
+    unit_connection = session.info.get(UNIT_CONNECTION)
+    if unit_connection is not None:
+        return unit_connection()  # type: ignore[no-any-return]
     transaction = session.get_transaction()
     remembered = session.info.get(_CONNECTION_KEY)
     if (transaction is not None and remembered is not None and remembered[0] is transaction
@@ -90,6 +96,9 @@ def _connection_of(session: Session) -> tuple[Connection, Any]:
 
 
 _CONNECTION_KEY = "storage.direct.connection"
+# In a session's info: a callable returning the (connection, driver connection) pair the
+# session's unit of work runs its transaction on (storage.unit_of_work).
+UNIT_CONNECTION = "storage.direct.unit_connection"
 
 
 class DirectStatement:
