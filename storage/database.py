@@ -153,8 +153,14 @@ def _create_sqlite_engine(url: str) -> Engine:
     def _begin_immediate(connection: Any) -> None:
         # Take the write lock when the transaction starts: two processes handling
         # the same chat then run one after the other instead of failing on upgrade.
-        # Straight to the driver: this runs for every transaction.
-        connection.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
+        # Straight to the driver: this runs for every transaction. A failure (the
+        # database still locked after the busy timeout, a broken file) is raised as
+        # SQLAlchemy raises any driver error, which SQLAlchemy does not do itself for
+        # an error in this event.
+        try:
+            connection.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            connection._handle_dbapi_exception(exc, "BEGIN IMMEDIATE", (), None, None)
 
     return engine
 

@@ -6,7 +6,8 @@ context, result wrapping) around ~7 µs in the driver (see benchmarks/). A
 `DirectStatement` keeps what SQLAlchemy would do for it, computed once: the SQL
 string its dialect compiles, the bind processors of its parameters' types (JSON
 encoding, UTC datetimes, SQLite's datetime strings) and the result processors of
-its columns. It then runs in the session's transaction on the driver's cursor,
+its columns. It then runs in the session's transaction on the driver's cursor
+(a unit of work's session: on the connection the unit of work begins itself),
 and a driver error goes through SQLAlchemy's own handling (wrapped as
 `sqlalchemy.exc.DBAPIError`, a dropped connection invalidated) as any statement's.
 

@@ -66,21 +66,27 @@ class UnitOfWork:
         traceback: TracebackType | None,
     ) -> None:
         try:
-            try:
-                self.session.rollback()
-            finally:
-                del self.session.info[UNIT_CONNECTION]
-                self._direct = None
-                self.session.close()
-                if self._connection is not None:
-                    # Rolls back what is still open and returns it to the pool (or, if
-                    # a driver error invalidated it, discards it).
-                    self._connection.close()
-                    self._connection = None
+            self._end()
         finally:
             if not self._committed:
                 for undo in reversed(self._on_rollback):
                     undo()
+
+    def _end(self) -> None:
+        """Roll back what is open and give the connection back, whatever fails on the way."""
+        session, connection = self.session, self._connection
+        self._connection = self._direct = None
+        del session.info[UNIT_CONNECTION]
+        try:
+            try:
+                session.rollback()
+            finally:
+                session.close()
+        finally:
+            if connection is not None:
+                # Rolls back what is still open and returns it to the pool (or, if a
+                # driver error invalidated it, discards it).
+                connection.close()
 
     def commit(self) -> None:
         if self.session.in_transaction():
