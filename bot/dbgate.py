@@ -77,6 +77,7 @@ class DatabaseGate:
         # Its threads are started when first needed, finish the call at hand when the
         # interpreter exits (as the default executor's do), and stop with the gate.
         self._threads = ThreadPoolExecutor(max_workers=limit, thread_name_prefix="database-gate")
+        self._slots = asyncio.Semaphore(limit)
         self._users = 0  # calls running or waiting for a thread
 
     @property
@@ -97,13 +98,18 @@ class DatabaseGate:
         call = _Call(partial(function, *args, **kwargs), loop, future)
         self._users += 1
         try:
-            self._threads.submit(call.run)
-            return await future
-        except asyncio.CancelledError:
-            # Not started yet: it never will be. Already running: a thread cannot be
-            # stopped, so it finishes (its transaction commits or rolls back as usual)
-            # and the calls behind it wait for it, as they would for any other.
-            call.abandoned = True
-            raise
+            # The next call is handed over once the loop has taken the last one's
+            # outcome: its thread would otherwise start at once and contend for the
+            # interpreter with the loop sending the reply just produced.
+            async with self._slots:
+                self._threads.submit(call.run)
+                try:
+                    return await future
+                except asyncio.CancelledError:
+                    # Not started yet: it never will be. Already running: a thread
+                    # cannot be stopped; it finishes (its transaction commits or rolls
+                    # back as usual) and the calls behind it wait for it.
+                    call.abandoned = True
+                    raise
         finally:
             self._users -= 1
