@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,8 +23,6 @@ from storage.repositories import (
 from storage.scripts import ScriptRepository
 from storage.sla import SlaClockRepository
 
-R = TypeVar("R")
-
 
 class UnitOfWork:
     """`with UnitOfWork(factory) as uow: …; uow.commit()` — leaving without commit rolls back.
@@ -38,25 +36,43 @@ class UnitOfWork:
     """
 
     session: Session
+    leads: LeadRepository
+    conversations: ConversationRepository
+    answers: AnswerRepository
+    events: EventRepository
+    outbox: OutboxRepository
+    processed: ProcessedMessageRepository
+    key_values: KeyValueRepository
+    leases: LeaseRepository
+    scripts: ScriptRepository
+    sla_clocks: SlaClockRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
         self._on_rollback: list[Callable[[], None]] = []
         self._committed = False
-        self._repositories: dict[type[Any], Any] = {}
         self._connection: Connection | None = None  # checked out by this unit, if it was
         self._direct: tuple[Connection, Any] | None = None  # what direct statements run on
 
     def __enter__(self) -> UnitOfWork:
         self._on_rollback = []
         self._committed = False
-        self._repositories = {}
         self._connection = None
         self._direct = None
         # The session and this unit commit or roll back the one transaction, whichever
         # of them began it ("control_fully": a session joining it owns it as its own).
         self.session = self._session_factory(join_transaction_mode="control_fully")
         self.session.info[UNIT_CONNECTION] = self._direct_connection
+        self.leads = LeadRepository(self.session)
+        self.conversations = ConversationRepository(self.session)
+        self.answers = AnswerRepository(self.session)
+        self.events = EventRepository(self.session)
+        self.outbox = OutboxRepository(self.session)
+        self.processed = ProcessedMessageRepository(self.session)
+        self.key_values = KeyValueRepository(self.session)
+        self.leases = LeaseRepository(self.session)
+        self.scripts = ScriptRepository(self.session)
+        self.sla_clocks = SlaClockRepository(self.session)
         return self
 
     def __exit__(
@@ -123,53 +139,6 @@ class UnitOfWork:
             connection.begin()
         direct = self._direct = (connection, connection.connection.dbapi_connection)
         return direct
-
-    def _repository(self, kind: Callable[[Session], R]) -> R:
-        found = self._repositories.get(kind)  # type: ignore[call-overload]
-        if found is None:
-            found = self._repositories[kind] = kind(self.session)  # type: ignore[index]
-        return found  # type: ignore[no-any-return]
-
-    # Repositories are built when first used: a unit of work uses a few of them.
-    @property
-    def leads(self) -> LeadRepository:
-        return self._repository(LeadRepository)
-
-    @property
-    def conversations(self) -> ConversationRepository:
-        return self._repository(ConversationRepository)
-
-    @property
-    def answers(self) -> AnswerRepository:
-        return self._repository(AnswerRepository)
-
-    @property
-    def events(self) -> EventRepository:
-        return self._repository(EventRepository)
-
-    @property
-    def outbox(self) -> OutboxRepository:
-        return self._repository(OutboxRepository)
-
-    @property
-    def processed(self) -> ProcessedMessageRepository:
-        return self._repository(ProcessedMessageRepository)
-
-    @property
-    def key_values(self) -> KeyValueRepository:
-        return self._repository(KeyValueRepository)
-
-    @property
-    def leases(self) -> LeaseRepository:
-        return self._repository(LeaseRepository)
-
-    @property
-    def scripts(self) -> ScriptRepository:
-        return self._repository(ScriptRepository)
-
-    @property
-    def sla_clocks(self) -> SlaClockRepository:
-        return self._repository(SlaClockRepository)
 
 
 def _engine_of(session: Session) -> Engine:
