@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -105,6 +108,35 @@ def concurrency(engine: Engine) -> int:
     return max(1, (size() if callable(size) else 1 + POOL_RESERVE) - POOL_RESERVE)
 
 
+def transactions_may_run_inline(engine: Engine) -> bool:
+    """Whether a short transaction may run on the event loop itself (SQLite: a local
+    file, no network round trips; one that would wait for a writer runs in a thread)."""
+    return engine.dialect.name == "sqlite"
+
+
+class WriteLockTaken(Exception):
+    """A transaction begun under `without_waiting_for_writers` found another connection
+    writing; nothing was done: run it again where it may wait."""
+
+
+# How long an SQLite connection waits for another connection's write lock.
+BUSY_TIMEOUT_MS = 30_000
+
+_NO_WAIT: ContextVar[bool] = ContextVar("sqlite_no_wait", default=False)
+
+
+@contextmanager
+def without_waiting_for_writers() -> Iterator[None]:
+    """Transactions begun in this block on SQLite raise `WriteLockTaken` at once instead
+    of waiting for another connection (thread or process) to commit: for work on the
+    event loop, which must never sleep in SQLite's busy handler."""
+    token = _NO_WAIT.set(True)
+    try:
+        yield
+    finally:
+        _NO_WAIT.reset(token)
+
+
 # How long a connection keeps trying to switch a new database file to WAL.
 WAL_SWITCH_SECONDS = 30.0
 
@@ -131,11 +163,12 @@ def _use_wal(cursor: Any) -> None:
 
 
 def _create_sqlite_engine(url: str) -> Engine:
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+    engine = create_engine(url, connect_args={"check_same_thread": False,
+                                              "timeout": BUSY_TIMEOUT_MS / 1000},
                            hide_parameters=True)
 
     @event.listens_for(engine, "connect")
-    def _configure(dbapi_connection: Any, _record: Any) -> None:
+    def _configure(dbapi_connection: Any, record: Any) -> None:
         # Let SQLAlchemy's `begin` event issue BEGIN itself (pysqlite's own
         # transaction handling defers it, which breaks the one-writer rule).
         dbapi_connection.isolation_level = None
@@ -143,7 +176,8 @@ def _create_sqlite_engine(url: str) -> Engine:
         _use_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        record.info["busy_timeout"] = BUSY_TIMEOUT_MS
         # Checkpoint every ~40 MB of WAL instead of ~4 MB: the checkpoint's fsync is the
         # one multi-millisecond pause on the message path, so make it ten times rarer.
         cursor.execute("PRAGMA wal_autocheckpoint=10000")
@@ -157,9 +191,23 @@ def _create_sqlite_engine(url: str) -> Engine:
         # database still locked after the busy timeout, a broken file) is raised as
         # SQLAlchemy raises any driver error, which SQLAlchemy does not do itself for
         # an error in this event.
+        pooled = connection.connection
+        driver = pooled.dbapi_connection
+        # Without waiting (on the event loop): the lock is taken at once or not at all.
+        # Once BEGIN IMMEDIATE holds it, a WAL transaction waits for no other connection
+        # (readers never block it, and the commit's automatic checkpoint is passive),
+        # so the timeout only matters here. A connection keeps the timeout it was last
+        # given: set only when it changes, which it seldom does.
+        timeout = 0 if _NO_WAIT.get() else BUSY_TIMEOUT_MS
+        if pooled.info.get("busy_timeout") != timeout:
+            driver.execute(f"PRAGMA busy_timeout={timeout}")
+            pooled.info["busy_timeout"] = timeout
         try:
-            connection.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
+            driver.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
+            if (timeout == 0 and isinstance(exc, sqlite3.OperationalError)
+                    and exc.sqlite_errorcode == sqlite3.SQLITE_BUSY):
+                raise WriteLockTaken("another connection holds the write lock") from exc
             connection._handle_dbapi_exception(exc, "BEGIN IMMEDIATE", (), None, None)
 
     return engine
