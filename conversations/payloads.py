@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Telegram's limit on a button's callback_data; a script whose ids would exceed it is
+# refused when it is loaded (`conversations.validation`).
+MAX_TOKEN_BYTES = 64
+
 
 @dataclass(frozen=True, slots=True)
 class PickOption:

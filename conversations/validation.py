@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from conversations import payloads
 from conversations.dsl import Script, options_of
 from conversations.dsl_base import Condition, Text
 
@@ -47,6 +48,15 @@ def _unique_ids(script: Script) -> Iterator[Finding]:
                     f"duplicate option id {option.id!r} in question {question.id!r}",
                 )
             option_seen.add(option.id)
+            token = payloads.answer(question.id, option.id).encode()
+            if len(token) > payloads.MAX_TOKEN_BYTES:
+                yield (
+                    _option_path(script, index, option_index),
+                    f"question id {question.id!r} and option id {option.id!r} are too long "
+                    f"together: their button would carry {len(token)} bytes, and Telegram "
+                    f"takes at most {payloads.MAX_TOKEN_BYTES} (shorten either id; together "
+                    f"at most {payloads.MAX_TOKEN_BYTES - 3} characters)",
+                )
 
 
 def _option_path(script: Script, question_index: int, option_index: int) -> tuple[str | int, ...]:

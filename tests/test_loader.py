@@ -85,6 +85,18 @@ def test_wrong_reference_names_the_line_and_the_choices() -> None:
     assert "no option 'banking'" in found[0] and "other, software" in found[0]
 
 
+def test_ids_too_long_together_for_a_telegram_button_are_refused() -> None:
+    long_question, long_option = "q" * 30, "o" * 32  # "a:<q>:<o>" would be 65 bytes
+    text = MINIMAL.replace("  - id: sector\n", f"  - id: {long_question}\n").replace(
+        "      - id: software\n", f"      - id: {long_option}\n")
+    found = problems(text)
+    assert len(found) == 1
+    assert "questions[0].options[0].id" in found[0]
+    assert "65 bytes" in found[0] and "at most 64" in found[0]
+    # One character less, and the button fits.
+    parse_script(text.replace(long_option, long_option[:-1]), filename="s.yaml")
+
+
 def test_unknown_question_in_goto() -> None:
     text = MINIMAL.replace("    type: number\n", "    type: number\n    next: [{goto: budget}]\n")
     found = problems(text)
