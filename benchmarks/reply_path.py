@@ -130,31 +130,10 @@ async def talk(client: RawHttpClient, url: str, api: FakeBotApi, replies: Replie
         seen = len(replies.arrivals.get(chat_id, ()))
         sent = time.perf_counter()
         update = text_update(first_update + offset, chat_id, text)
-        if not url:  # the bot long-polls: the update waits in the fake for its getUpdates
+        if url:
+            await post(client, url, api, update)
+        else:  # the bot long-polls: the update waits in the fake for its getUpdates
             api.offer(update)
-            traffic.messages += 1
-            arrived = await replies.first_after(chat_id, seen, NO_REPLY_AFTER)
-            if arrived is None:
-                traffic.unanswered += 1
-            else:
-                traffic.latencies.append(arrived - sent)
-            await asyncio.sleep(think)
-            continue
-        for _attempt in range(20):  # Telegram retries a failed webhook delivery
-            try:
-                response = await client.post(url, json=update, headers={SECRET_HEADER: SECRET})
-            except RawHttpError:
-                await asyncio.sleep(0.5)
-                continue
-            if response.status_code == 200:
-                break
-            await asyncio.sleep(0.5)
-        else:
-            raise RuntimeError(f"update {update['update_id']} was never accepted")
-        if response.body.startswith(b"{"):
-            # A Bot API call in the webhook answer: Telegram runs it as it reads it.
-            call: dict[str, Any] = json.loads(response.body)
-            api.handle(str(call.pop("method")), call, time.perf_counter())
         traffic.messages += 1
         arrived = await replies.first_after(chat_id, seen, NO_REPLY_AFTER)
         if arrived is None:
@@ -162,6 +141,25 @@ async def talk(client: RawHttpClient, url: str, api: FakeBotApi, replies: Replie
         else:
             traffic.latencies.append(arrived - sent)
         await asyncio.sleep(think)
+
+
+async def post(client: RawHttpClient, url: str, api: FakeBotApi, update: dict[str, Any]) -> None:
+    """Deliver an update to the bot's webhook as Telegram does, retrying until it is taken."""
+    for _attempt in range(20):  # Telegram retries a failed webhook delivery
+        try:
+            response = await client.post(url, json=update, headers={SECRET_HEADER: SECRET})
+        except RawHttpError:
+            await asyncio.sleep(0.5)
+            continue
+        if response.status_code == 200:
+            break
+        await asyncio.sleep(0.5)
+    else:
+        raise RuntimeError(f"update {update['update_id']} was never accepted")
+    if response.body.startswith(b"{"):
+        # A Bot API call in the webhook answer: Telegram runs it as it reads it.
+        call: dict[str, Any] = json.loads(response.body)
+        api.handle(str(call.pop("method")), call, time.perf_counter())
 
 
 async def play(url: str, api: FakeBotApi, replies: Replies, *, conversations: int,

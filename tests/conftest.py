@@ -95,6 +95,19 @@ def sqlite_url(tmp_path: Any) -> str:
     return f"sqlite:///{tmp_path / 'leadbot.db'}"
 
 
+@pytest.fixture
+def store(database_url: str) -> Iterator[tuple[Any, Any]]:
+    """A unit of work on a migrated `database_url`, and its engine."""
+    from storage import migrate
+    from storage.database import create_database_engine, create_session_factory
+    from storage.unit_of_work import UnitOfWork
+
+    engine = create_database_engine(database_url)
+    migrate.upgrade(engine)
+    yield UnitOfWork(create_session_factory(engine)), engine
+    engine.dispose()
+
+
 # --- Slack (Slack helper) ---------------------------------------------------------------
 
 

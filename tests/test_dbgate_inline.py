@@ -49,35 +49,32 @@ def busy_timeout(engine: Engine) -> int:
         return int(connection.exec_driver_sql("PRAGMA busy_timeout").scalar_one())
 
 
-async def test_sqlite_transactions_run_on_the_event_loop(tmp_path: Any) -> None:
-    container = build(Settings(database_url=f"sqlite:///{tmp_path / 'gate.db'}"))
+async def thread_of_a_transaction(database_url: str) -> int:
+    """The thread a transaction run through the database's gate ran on."""
+    container = build(Settings(database_url=database_url))
     try:
         gate = DatabaseGate.for_database(container.uow)
 
-        def thread_of_a_transaction() -> int:
+        def transaction() -> int:
             with container.uow() as uow:
                 uow.session.connection()
                 return threading.get_ident()
 
-        assert await gate.run(thread_of_a_transaction) == threading.get_ident()
-        assert transactions_may_run_inline(container.engine)
+        return await gate.run(transaction)
     finally:
         container.close()
+
+
+async def test_sqlite_transactions_run_on_the_event_loop(tmp_path: Any) -> None:
+    url = f"sqlite:///{tmp_path / 'gate.db'}"
+    assert await thread_of_a_transaction(url) == threading.get_ident()
+    engine = create_database_engine(url)
+    assert transactions_may_run_inline(engine)
+    engine.dispose()
 
 
 async def test_postgresql_transactions_keep_their_thread(postgres_url: str) -> None:
-    container = build(Settings(database_url=postgres_url))
-    try:
-        gate = DatabaseGate.for_database(container.uow)
-
-        def thread_of_a_transaction() -> int:
-            with container.uow() as uow:
-                uow.session.connection()
-                return threading.get_ident()
-
-        assert await gate.run(thread_of_a_transaction) != threading.get_ident()
-    finally:
-        container.close()
+    assert await thread_of_a_transaction(postgres_url) != threading.get_ident()
 
 
 async def test_a_transaction_finding_the_write_lock_taken_waits_in_a_thread_and_loses_nothing(

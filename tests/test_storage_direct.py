@@ -6,7 +6,6 @@ inserts dedupe."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -16,20 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from bot.service import reply_payload
 from conversations.exchange import Choice, Reply
 from conversations.state import AnswerState, ConversationState
-from storage import migrate
-from storage.database import create_database_engine, create_session_factory
 from storage.models import Conversation, Lead, OutboxMessage, ProcessedMessage, SlaClock
 from storage.unit_of_work import UnitOfWork
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[tuple[UnitOfWork, Engine]]:
-    engine = create_database_engine(database_url)
-    migrate.upgrade(engine)
-    yield UnitOfWork(create_session_factory(engine)), engine
-    engine.dispose()
 
 
 def _state(**changes: object) -> ConversationState:

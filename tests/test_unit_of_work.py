@@ -5,7 +5,6 @@ was handed to it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,14 +18,6 @@ from storage.models import KeyValue, ProcessedMessage
 from storage.unit_of_work import UnitOfWork
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[tuple[UnitOfWork, Engine]]:
-    engine = create_database_engine(database_url)
-    migrate.upgrade(engine)
-    yield UnitOfWork(create_session_factory(engine)), engine
-    engine.dispose()
 
 
 def _checked_out(engine: Engine) -> int:

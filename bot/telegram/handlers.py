@@ -127,9 +127,9 @@ class LeadUpdateHandler:
 
     async def _handle(self, update_id: int, message: ForService) -> None:
         try:
-            # The service is synchronous (SQLAlchemy); a thread keeps the loop free for
-            # other chats. It commits the answer and the queued replies together, and
-            # ignores an update_id it has already seen.
+            # The service is synchronous (SQLAlchemy): the gate runs it on the loop or in
+            # a thread (see bot.dbgate). It commits the answer and the queued replies
+            # together, and ignores an update_id it has already seen.
             # The first reply is leased in the same transaction and handed to the
             # sender at once: no second transaction, no wait for the next claim.
             destination = f"{KIND}:{message.key.chat_id}"
