@@ -14,6 +14,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage import json_text
+
 
 def normalise_database_url(url: str) -> str:
     """Accept the `postgres://` URLs PaaS platforms hand out; use psycopg 3 for PostgreSQL."""
@@ -65,7 +67,8 @@ def create_database_engine(
     # hide_parameters: a failing statement's message names the SQL, never the values
     # bound to it (emails, names, prospects' words) — those would land in the logs.
     engine = create_engine(url, pool_size=concurrency + POOL_RESERVE, max_overflow=POOL_OVERFLOW,
-                           hide_parameters=True)
+                           hide_parameters=True, json_serializer=json_text.dumps,
+                           json_deserializer=json_text.loads)
     _ping_idle_connections(engine, ping_after_idle)
     return engine
 
@@ -165,7 +168,8 @@ def _use_wal(cursor: Any) -> None:
 def _create_sqlite_engine(url: str) -> Engine:
     engine = create_engine(url, connect_args={"check_same_thread": False,
                                               "timeout": BUSY_TIMEOUT_MS / 1000},
-                           hide_parameters=True)
+                           hide_parameters=True, json_serializer=json_text.dumps,
+                           json_deserializer=json_text.loads)
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, record: Any) -> None:

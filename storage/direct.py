@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import Connection, DateTime, Dialect, TypeDecorator
 from sqlalchemy.orm import Session
@@ -181,6 +181,47 @@ class DirectStatement:
         finally:
             cursor.close()
         return [_converted(row, compiled.results) for row in rows]
+
+    def rows(self, session: Session, params: Mapping[str, Any]) -> ConvertedRows:
+        """Run it and fetch every row; each is converted as `first` does when first read,
+        so a caller that stops at the first row it needs converts no others."""
+        compiled, cursor = self._run(session, params)
+        try:
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        return ConvertedRows(rows, compiled.results)
+
+
+class ConvertedRows(Sequence[tuple[Any, ...]]):
+    """Fetched rows, each converted (JSON decoded, datetimes read) the first time it is read."""
+
+    __slots__ = ("_converted", "_raw", "_results")
+
+    def __init__(self, raw: Sequence[Sequence[Any]], results: tuple[Processor | None, ...]):
+        self._raw = raw
+        self._results = results
+        self._converted: dict[int, tuple[Any, ...]] = {}
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[Any, ...]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[Any, ...]]: ...
+
+    def __getitem__(self, index: int | slice) -> tuple[Any, ...] | list[tuple[Any, ...]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self._raw)))]
+        if index < 0:
+            index += len(self._raw)
+            if index < 0:
+                raise IndexError("row index out of range")
+        row = self._converted.get(index)
+        if row is None:
+            row = self._converted[index] = _converted(self._raw[index], self._results)
+        return row
 
 
 def _converted(row: Sequence[Any], results: tuple[Processor | None, ...]) -> tuple[Any, ...]:

@@ -260,15 +260,14 @@ class OutboxRepository:
 
     def delivered_before(
         self, lead_id: int, *, kind: str, before: int, limit: int | None = None
-    ) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    ) -> Sequence[tuple[Any, ...]]:
         """(payload, result) of the lead's `kind` rows delivered before row `before`, newest
-        first; only the `limit` newest when a limit is given."""
+        first; only the `limit` newest when a limit is given. A row's JSON is decoded when
+        the row is first read: a reply usually needs only the newest."""
         params: dict[str, Any] = {"lead_id": lead_id, "kind": kind, "before": before}
         if limit is None:
-            rows = _DELIVERED_BEFORE.all(self._session, params)
-        else:
-            rows = _LAST_DELIVERED_BEFORE.all(self._session, {**params, "limit": limit})
-        return [(payload, result) for payload, result in rows]
+            return _DELIVERED_BEFORE.rows(self._session, params)
+        return _LAST_DELIVERED_BEFORE.rows(self._session, {**params, "limit": limit})
 
     def lease_head(
         self, *, destination: str, kinds: Sequence[str], now: datetime, lease: timedelta

@@ -9,12 +9,14 @@ import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import IntegrityError
 
 from bot.service import reply_payload
 from conversations.exchange import Choice, Reply
 from conversations.state import AnswerState, ConversationState
+from storage import migrate
+from storage.database import create_database_engine, create_session_factory
 from storage.models import Conversation, Lead, OutboxMessage, ProcessedMessage, SlaClock
 from storage.unit_of_work import UnitOfWork
 
@@ -166,18 +168,49 @@ def test_deliveries_are_recorded_and_read_back_newest_first(store: tuple[UnitOfW
         uow.outbox.mark_delivered(ids[1], result={"edited": 10}, now=later)
         uow.commit()
     with uow:
-        assert uow.outbox.delivered_before(lead_id, kind="telegram", before=ids[3]) == [
+        assert list(uow.outbox.delivered_before(lead_id, kind="telegram", before=ids[3])) == [
             ({"n": 3}, {"message_id": 12}), ({"n": 2}, {"edited": 10}),
             ({"n": 1}, {"message_id": 10, "text": "é"})]
-        assert uow.outbox.delivered_before(lead_id, kind="telegram", before=ids[3], limit=2) == [
+        assert list(uow.outbox.delivered_before(lead_id, kind="telegram", before=ids[3],
+                                                limit=2)) == [
             ({"n": 3}, {"message_id": 12}), ({"n": 2}, {"edited": 10})]
-        assert uow.outbox.delivered_before(lead_id, kind="telegram", before=ids[1]) == [
+        assert list(uow.outbox.delivered_before(lead_id, kind="telegram", before=ids[1])) == [
             ({"n": 1}, {"message_id": 10, "text": "é"})]
-        assert uow.outbox.delivered_before(lead_id, kind="slack", before=ids[3]) == []
+        assert list(uow.outbox.delivered_before(lead_id, kind="slack", before=ids[3])) == []
         statuses = {row.id: (row.status, row.delivered_at) for row in uow.session.scalars(
             select(OutboxMessage).where(OutboxMessage.lead_id == lead_id))}
     assert statuses == {ids[0]: ("delivered", later), ids[1]: ("delivered", later),
                         ids[2]: ("delivered", later), ids[3]: ("pending", None)}
+
+
+def test_a_delivery_is_decoded_only_when_read(sqlite_url: str) -> None:
+    """A reply reads the newest delivery and stops: older rows' JSON is never decoded (an
+    undecodable older payload shows it), and reading one raises as before. (On SQLite
+    only: PostgreSQL cannot hold a payload that is not JSON.)"""
+    engine = create_database_engine(sqlite_url)
+    migrate.upgrade(engine)
+    uow = UnitOfWork(create_session_factory(engine))
+    with uow:
+        lead_id = uow.leads.get_or_create_locked("telegram", "78", now=NOW).id
+        uow.outbox.queue_many(kind="telegram", destination="telegram:78", lead_id=lead_id,
+                              payloads=[{"n": 1}, {"n": 2}, {"n": 3}], now=NOW)
+        uow.commit()
+    with uow:
+        ids = [row.id for row in uow.outbox.pending(kinds=["telegram"])]
+        uow.outbox.mark_delivered_many([(i, {"message_id": i}) for i in ids[:2]], now=NOW)
+        uow.commit()
+    with engine.begin() as db:
+        db.execute(text("UPDATE outbox SET payload = 'not json' WHERE id = :id"), {"id": ids[0]})
+    with uow:
+        rows = uow.outbox.delivered_before(lead_id, kind="telegram", before=ids[2])
+        assert len(rows) == 2
+        assert rows[0] == ({"n": 2}, {"message_id": ids[1]}) == rows[-2]
+        with pytest.raises(ValueError):
+            rows[1]
+        with pytest.raises(IndexError):
+            rows[-3]
+        assert [row[0] for row in rows[:1]] == [{"n": 2}]
+    engine.dispose()
 
 
 def test_a_leads_first_sla_clock_stands(store: tuple[UnitOfWork, Engine]) -> None:
