@@ -7,15 +7,19 @@ wrongly names itself.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.service import ConversationKey, Profile
 from bot.telegram.inbound import ForService, Ignored, PointToPrivateChat, translate
 from bot.telegram.processor import chat_key
-from bot.telegram.update_model import InvalidUpdate, read_polled, read_update
+from bot.telegram.update_model import InvalidUpdate, read_polled, read_update, read_update_body
+from bot.web.json_input import BadJson, load_json, storable_strings
 
 ADA = {"id": 777, "is_bot": False, "first_name": "Ada", "last_name": "Lovelace",
        "username": "ada", "language_code": "fr"}
@@ -180,3 +184,57 @@ def test_each_update_is_ordered_with_the_others_of_its_chat() -> None:
     inaccessible = {"id": "q", "from": ADA, "chat_instance": "c"}
     assert chat_key(read_update(update(callback_query=inaccessible))) == ("user", 777)
     assert chat_key(read_update(update(poll={"id": "p"}))) == ("update", 41)
+
+
+# --- a webhook body: straight from JSON, or the full path for escapes and refusals ---
+
+_texts = st.text(max_size=20) | st.sampled_from(["a\x00b", "\ud800", "é\x1f", "\\u0041"])
+_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _texts
+_users = st.fixed_dictionaries(
+    {"id": st.integers(), "is_bot": st.booleans(),
+     "first_name": _texts | st.sampled_from(["x" * 257, 7])},
+    optional={"language_code": _texts, "username": st.text(max_size=10)})
+_messages = st.fixed_dictionaries(
+    {"message_id": st.integers(-10, 2**53), "date": st.integers(0, 2**31),
+     "chat": st.fixed_dictionaries({"id": st.integers(-2**53, 2**53), "type": st.text(max_size=8)})},
+    optional={"from": _users, "text": _texts, "sticker": st.dictionaries(
+        st.text(max_size=5), _scalars, max_size=2), "entities": st.lists(
+        st.fixed_dictionaries({"type": st.text(max_size=10)}), max_size=2)})
+_updates = st.fixed_dictionaries(
+    {"update_id": st.integers(0, 2**52 - 1) | st.sampled_from([-1, 2**52, 1.0, "1", None])},
+    optional={"message": _messages, "callback_query": st.fixed_dictionaries(
+        {"id": st.text(max_size=10), "from": _users},
+        optional={"data": st.text(max_size=70), "message": _messages}),
+        "unknown_kind": st.recursive(_scalars, lambda c: st.lists(c, max_size=3), max_leaves=60)})
+
+
+def _full_path(body: bytes) -> Any:
+    try:
+        return read_update(storable_strings(load_json(body)))
+    except (BadJson, InvalidUpdate) as exc:
+        return type(exc), str(exc)
+
+
+@given(_updates, st.booleans())
+def test_a_webhook_body_reads_as_the_full_path_reads_it(data: dict[str, Any], ascii_only: bool
+                                                        ) -> None:
+    """Texts with NULs and lone surrogates, wrong types, out-of-range ids and deep unknown
+    fields: each body gives the same update, or the same refusal, by either path."""
+    body = json.dumps(data, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
+    try:
+        got: Any = read_update_body(body)
+    except (BadJson, InvalidUpdate) as exc:
+        got = type(exc), str(exc)
+    assert got == _full_path(body)
+
+
+def test_a_body_with_escapes_is_repaired_as_before() -> None:
+    shape = read_update_body(json.dumps(update(message=message("a\x00b"))).encode())
+    assert shape.message is not None and shape.message.text == "a\ufffdb"
+    body = json.dumps(update(message=message("a\x00b\ud800c"))).encode()
+    shape = read_update_body(body)
+    assert shape.message is not None and shape.message.text == "a\ufffdb\ufffdc"
+    with pytest.raises(BadJson, match="not valid JSON"):
+        read_update_body(b'{"update_id": 1} x')
+    with pytest.raises(InvalidUpdate, match="^update_id: Input should be a valid integer"):
+        read_update_body(b'{"update_id": 1.0}')

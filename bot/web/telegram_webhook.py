@@ -28,8 +28,8 @@ from typing import Any
 from starlette.types import Receive, Scope, Send
 
 from bot.telegram.application import TelegramRuntime
-from bot.telegram.update_model import InvalidUpdate, UpdateShape, read_update
-from bot.web.json_input import BadJson, load_json, storable_strings
+from bot.telegram.update_model import InvalidUpdate, UpdateShape, read_update_body
+from bot.web.json_input import BadJson
 from bot.web.metrics import UpdateMetrics
 from storage.errors import database_unavailable
 
@@ -128,7 +128,7 @@ class TelegramWebhook:
         except _Disconnected:
             return 400, None
         try:
-            update = _parse(body)
+            update = read_update_body(body)
         except (BadJson, InvalidUpdate) as exc:
             metrics.observe("rejected")
             log.info("webhook body refused: %s", exc)
@@ -149,4 +149,4 @@ class TelegramWebhook:
 
 def _parse(body: bytes) -> UpdateShape:
     """The update, or BadJson / InvalidUpdate saying what is wrong with the body."""
-    return read_update(storable_strings(load_json(body)))
+    return read_update_body(body)
