@@ -1,7 +1,8 @@
 """The outbox sender that fans lead events out (no network: the work is the transaction).
 
-`send` has nothing to do; `on_delivered` writes one row per subscribed destination
-in the transaction that marks the event done (see `bot.integrations.fanout`).
+There is nothing to send: the worker delivers each event in the transaction that
+claims it (`DeliveredInClaim`), where `on_delivered` writes one row per subscribed
+destination (see `bot.integrations.fanout`) and the next event follows in order.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from typing import Any
 from bot.integrations.fanout import LeadEventRow, fan_out
 from bot.integrations.lead_events import LEAD_EVENT_KIND
 from bot.integrations.webhook_config import WebhookEndpoint
-from bot.outbox.worker import Delivered, Outcome
+from bot.outbox.worker import DeliveredInClaim
 from conversations.dsl import Script
 from storage.outbox import ClaimedRow
 from storage.unit_of_work import UnitOfWork
 
 
-class LeadEventFanOut:
+class LeadEventFanOut(DeliveredInClaim):
     kinds: Sequence[str] = (LEAD_EVENT_KIND,)
 
     def __init__(self, *, endpoints: Sequence[WebhookEndpoint], hubspot: bool,
@@ -30,9 +31,6 @@ class LeadEventFanOut:
 
     def prepare(self, uow: UnitOfWork, row: ClaimedRow, now: datetime) -> LeadEventRow:
         return LeadEventRow.from_payload(row.payload)
-
-    async def send(self, job: LeadEventRow) -> Outcome:
-        return Delivered({})
 
     def on_delivered(self, uow: UnitOfWork, job: LeadEventRow, result: dict[str, Any], now: datetime) -> None:
         fan_out(uow, job, endpoints=self._endpoints, hubspot=self._hubspot, script=self._script(), now=now)

@@ -34,7 +34,9 @@ How to add a destination kind (outbound webhooks, a CRM, …):
    client's errors: transient → `RetryLater()`, rate limits → `RetryLater(delay=…)`,
    refused for good → `Failed(reason)`; anything it raises is retried with back-off),
    and `on_delivered(uow, job, result, now)` for extra writes in the transaction
-   that records the delivery (often nothing).
+   that records the delivery (often nothing). A sender with nothing to send, whose
+   work is those writes, derives from :class:`DeliveredInClaim`: its rows are
+   delivered in the claim transaction itself, many per claim.
 2. Register it: `worker.register(MySender(...))` before the worker starts. For the
    background worker (Slack, webhooks, CRM) add it to the list returned by
    `bot.outbox.destinations.background_senders`. Queue rows with
@@ -51,7 +53,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -104,6 +106,18 @@ class Sender(Protocol):
         ...
 
 
+class DeliveredInClaim:
+    """Base of a sender whose work is its transaction, with nothing to send (fanning a
+    lead event out to its destinations' rows): its rows are delivered in the transaction
+    that claims them — `prepare`, then `on_delivered` and the row marked delivered, then
+    the destination's next row — with no send task and no second transaction to record
+    it. A claim delivers at most `claim_batch` of them, so it never holds the database
+    long; if more are due, the loop claims again after `min_claim_interval`."""
+
+    async def send(self, job: Any) -> Outcome:
+        return Delivered({})
+
+
 @dataclass(frozen=True, slots=True)
 class WorkerPolicy:
     # A claimed row is invisible to other workers for `lease`; an attempt is cut off
@@ -153,6 +167,18 @@ class _Recorded:
     outcome: Delivered | Failed | None  # None: retry at `retry_at`
     retry_at: datetime | None = None
     error: str = ""
+
+
+@dataclass(slots=True)
+class _Claim:
+    """What one claim transaction did."""
+
+    jobs: list[ClaimedJob] = field(default_factory=list)  # to send
+    settled: int = 0  # rows failed as unsendable or delivered in the claim
+    sending: bool = False  # whether this process may send (the exclusive lease)
+    # Rows delivered in the claim reached the batch, or queued rows of their own: claim
+    # again soon.
+    more: bool = False
 
 
 class OutboxWorker:
@@ -237,12 +263,13 @@ class OutboxWorker:
         """One pass: claim what is due, send it all, record; returns the rows handled."""
         if not self._senders:
             return 0
-        jobs, unsendable, self.sending = await self._db.run(
+        claim = await self._db.run(
             self._claim, check_lease=self._exclusive is not None, limit=self._policy.claim_batch)
-        recorded = await asyncio.gather(*(self._attempt(job) for job in jobs))
+        self.sending = claim.sending
+        recorded = await asyncio.gather(*(self._attempt(job) for job in claim.jobs))
         if recorded:
             await self._db.run(self._record_only, list(recorded))
-        return len(jobs) + unsendable
+        return len(claim.jobs) + claim.settled
 
     # --- in-process hand-off of a row just queued ------------------------------------
 
@@ -308,11 +335,14 @@ class OutboxWorker:
             if self._senders and (check_lease or (claim and self.sending) or self._outcomes):
                 self._due = False  # a kick during the claim sets it again
                 try:
-                    jobs, _unsendable, self.sending = await self._db.run(
+                    claimed = await self._db.run(
                         self._claim, check_lease=check_lease, limit=limit if claim else 0)
+                    jobs, self.sending = claimed.jobs, claimed.sending
                     self._claim_faults.succeeded()
-                    if claim and (not self.sending or len(jobs) >= limit):
+                    if claim and (not self.sending or len(jobs) >= limit or claimed.more):
                         self._due = True  # not claimed, or more may be due
+                    if claimed.more:
+                        self._kicked.set()  # the next batch after the usual pause
                 except Exception as exc:  # the database is down: keep the loop alive, retry
                     self._claim_faults.failed(exc)  # once, then a summary, then "recovered"
                     self._due = self._due or claim
@@ -392,13 +422,12 @@ class OutboxWorker:
 
     # --- database side (runs in a worker thread) -----------------------------------
 
-    def _claim(self, *, check_lease: bool, limit: int) -> tuple[list[ClaimedJob], int, bool]:
+    def _claim(self, *, check_lease: bool, limit: int) -> _Claim:
         """Record finished sends, renew (or try to take) the exclusive lease when due, and
-        — allowed to send — lease the next due row of each idle destination.
-        Returns (jobs, rows failed as unsendable, sending)."""
+        — allowed to send — lease the next due row of each idle destination; rows of
+        senders `DeliveredInClaim` are delivered right here."""
         now = self._clock()
-        jobs: list[ClaimedJob] = []
-        unsendable = 0
+        claim = _Claim()
         with self._uow_factory() as uow:
             self._record_pending(uow, now)
             sending = self.sending
@@ -406,19 +435,42 @@ class OutboxWorker:
                 sending = uow.leases.hold(self._exclusive, self.holder, now=now,
                                           ttl=self._policy.sender_lease) \
                     or self._take_over_dead_holder(uow, self._exclusive, now)
+            claim.sending = sending
             if sending and limit > 0:
-                rows = uow.outbox.claim_due(kinds=self.kinds, now=now, lease=self._policy.lease,
-                                            limit=limit)
-                for row in rows:
-                    job = self._prepare(uow, row, now)
-                    if job is None:
-                        unsendable += 1
-                    else:
-                        jobs.append(job)
+                self._claim_rows(uow, claim, limit, now)
             uow.commit()
         if check_lease and sending != self.sending:
             log.info("%s: %s sending", self.name, "now" if sending else "no longer")
-        return jobs, unsendable, sending
+        return claim
+
+    def _claim_rows(self, uow: UnitOfWork, claim: _Claim, limit: int, now: datetime) -> None:
+        kinds = self.kinds
+        delivered_here = 0
+        while True:
+            rows = uow.outbox.claim_due(kinds=kinds, now=now, lease=self._policy.lease,
+                                        limit=limit)
+            here: list[ClaimedJob] = []
+            for row in rows:
+                job = self._prepare(uow, row, now)
+                if job is None:
+                    claim.settled += 1
+                elif isinstance(job.sender, DeliveredInClaim):
+                    here.append(job)
+                else:
+                    claim.jobs.append(job)
+            self._record(uow, [_Recorded(job, Delivered({})) for job in here], now)
+            claim.settled += len(here)
+            delivered_here += len(here)
+            if not here:
+                # Rows those deliveries queued (a lead event's webhooks) are claimed soon.
+                claim.more = claim.more or (delivered_here > 0 and bool(uow.outbox.queued))
+                return
+            if delivered_here >= self._policy.claim_batch:
+                claim.more = True  # the loop claims again soon
+                return
+            # Each of those destinations has its next row as its head now.
+            kinds = [kind for kind, sender in self._senders.items()
+                     if isinstance(sender, DeliveredInClaim)]
 
     def _take_over_dead_holder(self, uow: UnitOfWork, lease: str, now: datetime) -> bool:
         """Take the lease at once from a holder that died on this host (see
