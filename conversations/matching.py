@@ -326,15 +326,15 @@ def _typos(index: _Index, stems: Sequence[str], exact: Sequence[_Hit]) -> list[_
             keys, phrases = index.fuzzy.get(len(query), ((), ()))
             if not keys:
                 continue
+            if any(i < h.end and h.start < i + n and not (i <= h.start and h.end <= i + n)
+                   for h in exact):  # checked before the costly search: it does not need it
+                continue  # "real estate agency" must not turn into "state agency"
             found = process.extractOne(query, keys, scorer=OSA.distance, score_cutoff=2)
             if found is None:
                 continue
             key, distance, position = found
             if distance > _allowed_edits(query, key):
                 continue
-            if any(i < h.end and h.start < i + n and not (i <= h.start and h.end <= i + n)
-                   for h in exact):
-                continue  # "real estate agency" must not turn into "state agency"
             inside = [h for h in exact if i <= h.start and h.end <= i + n]
             if inside and (distance > 1 or all(h.phrase.option_id == phrases[position].option_id
                                                for h in inside)):

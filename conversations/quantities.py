@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Final, Literal
 
 from conversations.numbers import APPROX_NOUNS, DAY_UNITS, Token, lex, word_numbers, words
@@ -56,6 +56,13 @@ class Quantity:
         if math.isinf(self.high):
             return self.low
         return (self.low + self.high) / 2
+
+    def approximately(self) -> Quantity:
+        """The same interval, marked approximate.
+
+        Built directly: dataclasses.replace costs several times more, once per answer read.
+        """
+        return Quantity(self.low, self.high, True, self.bare)
 
 
 def _any(*phrases: str) -> str:
@@ -310,7 +317,7 @@ def _apply_bounds(toks: Sequence[Token], i: int, j: int, q: Quantity, step: floa
     elif bound is None and before and before[-1] == "+":
         bound = "qgt"  # "+50 salariés": French shorthand for "plus de 50"
     if "qapx" in before or after == "qapx":
-        q = replace(q, approximate=True)
+        q = q.approximately()
     if ranged or bound is None:
         return q
     if bound == "qlt":  # strict bounds step to the next value: counts and days are whole
@@ -337,7 +344,7 @@ def _pick(exprs: Sequence[_Expr], preferred: Sequence[_Expr]) -> Quantity | None
         return None
     chosen = (preferred or exprs)[0].quantity
     if len({e.quantity for e in exprs}) > 1 and not preferred:
-        chosen = replace(chosen, approximate=True)
+        chosen = chosen.approximately()
     return chosen
 
 
@@ -426,7 +433,7 @@ def money_in(text: Normalised) -> Quantity | None:
         return None
     if _MONTHLY_RE.search(text.cleaned):
         return Quantity(quantity.low * 12, quantity.high * 12, approximate=True)
-    return replace(quantity, bare=not marked)
+    return Quantity(quantity.low, quantity.high, quantity.approximate, bare=not marked)
 
 
 # Delays said in words, in days; "approximate" when the calendar would be needed to be exact.
