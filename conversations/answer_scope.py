@@ -20,7 +20,7 @@ from typing import Final
 
 from conversations.textnorm import clean
 
-__all__ = ["Scope", "scope_of"]
+__all__ = ["Scope", "scope_of", "scope_of_cleaned"]
 
 _NEGATIONS: Final = frozenset(
     "not no non pas ni neither nor never jamais nope isn aren don doesn wasn weren".split())
@@ -87,11 +87,16 @@ class Scope:
 
 def scope_of(original: str, words: Sequence[str]) -> Scope | None:
     """The clauses of `original`, whose folded words are `words`; None if they do not align."""
+    return scope_of_cleaned(clean(original), words)
+
+
+def scope_of_cleaned(cleaned: str, words: Sequence[str]) -> Scope | None:
+    """:func:`scope_of` of an answer already cleaned."""
     clause = 0
     clauses: list[int] = []
     found: list[str] = []
     ends_with_question: set[int] = set()
-    for token in _TOKEN_RE.findall(clean(original)):
+    for token in _TOKEN_RE.findall(cleaned):
         if token[0].isalnum() or token[0] == "_":
             if token in _CLAUSE_WORDS and clauses and clauses[-1] == clause:
                 clause += 1

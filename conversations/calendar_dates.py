@@ -24,7 +24,7 @@ from typing import Final
 from conversations.quantities import Quantity
 from conversations.textnorm import fold
 
-__all__ = ["parse_calendar_days"]
+__all__ = ["calendar_days_in", "parse_calendar_days"]
 
 
 def _names(*groups: tuple[int, str]) -> dict[str, int]:
@@ -209,7 +209,12 @@ def _skip_articles(words: list[str], i: int) -> int:
 
 def parse_calendar_days(text: str, today: date) -> Quantity | None:
     """Days from `today` to the period a date in `text` names, or None when there is none."""
-    words = fold(text).split()[:40]
+    return calendar_days_in(fold(text), today)
+
+
+def calendar_days_in(folded: str, today: date) -> Quantity | None:
+    """:func:`parse_calendar_days` of a text already folded."""
+    words = folded.split()[:40]
     for mention in _mentions(words, today):
         head = _skip_articles(words, mention.start)
         if _NEGATIONS.intersection(words[max(0, head - 2):head]) and not _ends_with(

@@ -43,9 +43,9 @@ from typing import Final
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from conversations.answer_scope import Scope, scope_of
+from conversations.answer_scope import Scope, scope_of_cleaned
 from conversations.bands import band_match, period_match, thousands_or_not
-from conversations.calendar_dates import parse_calendar_days
+from conversations.calendar_dates import calendar_days_in
 from conversations.dsl import (
     BandedQuestion,
     ChoiceQuestion,
@@ -56,10 +56,10 @@ from conversations.dsl import (
     options_of,
 )
 from conversations.match_result import ACCEPT_CONFIDENCE, NO_MATCH, Match
-from conversations.quantities import Quantity, parse_count, parse_duration_days, parse_money
-from conversations.textnorm import fold
+from conversations.quantities import Quantity, count_in, days_in, money_in
+from conversations.textnorm import Normalised, fold, normalise
 
-__all__ = ["ACCEPT_CONFIDENCE", "Match", "match_answer"]
+__all__ = ["ACCEPT_CONFIDENCE", "MAX_CHARS", "Match", "match_answer", "match_normalised"]
 
 MAX_CHARS: Final = 1000  # longer messages are prose: only their start is read
 MAX_WORDS: Final = 40
@@ -326,15 +326,15 @@ def _typos(index: _Index, stems: Sequence[str], exact: Sequence[_Hit]) -> list[_
             keys, phrases = index.fuzzy.get(len(query), ((), ()))
             if not keys:
                 continue
+            if any(i < h.end and h.start < i + n and not (i <= h.start and h.end <= i + n)
+                   for h in exact):  # checked before the costly search: it does not need it
+                continue  # "real estate agency" must not turn into "state agency"
             found = process.extractOne(query, keys, scorer=OSA.distance, score_cutoff=2)
             if found is None:
                 continue
             key, distance, position = found
             if distance > _allowed_edits(query, key):
                 continue
-            if any(i < h.end and h.start < i + n and not (i <= h.start and h.end <= i + n)
-                   for h in exact):
-                continue  # "real estate agency" must not turn into "state agency"
             inside = [h for h in exact if i <= h.start and h.end <= i + n]
             if inside and (distance > 1 or all(h.phrase.option_id == phrases[position].option_id
                                                for h in inside)):
@@ -343,16 +343,16 @@ def _typos(index: _Index, stems: Sequence[str], exact: Sequence[_Hit]) -> list[_
     return hits
 
 
-def _match_phrases(index: _Index, stems: Sequence[str], original: str, lang: str) -> Match:
+def _match_phrases(index: _Index, stems: Sequence[str], answer: Normalised, lang: str) -> Match:
     exact = _contained(index, stems)
     hits = exact + _typos(index, stems, exact)
-    scope = scope_of(original, fold(original).split()[:len(stems)]) if hits else None
+    scope = scope_of_cleaned(answer.cleaned, answer.folded.split()[:len(stems)]) if hits else None
     customers_only = False
     if scope is not None:
         hits, customers_only = _in_scope(hits, scope)
     if not hits:
         return NO_MATCH
-    match = _resolve(hits, stems, original, lang)
+    match = _resolve(hits, stems, answer.text, lang)
     if customers_only and match.option_id is not None and match.confidence >= ACCEPT_CONFIDENCE:
         return Match(match.option_id, None, 0.7, (match.option_id,))  # "we sell to hospitals"
     return match
@@ -367,26 +367,27 @@ def _phrase_with_digits(index: _Index, folded: str) -> str | None:
 # --- quantities -----------------------------------------------------------------------------
 
 
-def _parser_for(question: BandedQuestion) -> Callable[[str], Quantity | None]:
+def _parser_for(question: BandedQuestion) -> Callable[[Normalised], Quantity | None]:
     if isinstance(question, MoneyQuestion):
-        return parse_money
+        return money_in
     if isinstance(question, TimeframeQuestion):
-        return parse_duration_days
-    return parse_count
+        return days_in
+    return count_in
 
 
-def _match_banded(question: BandedQuestion, index: _Index, folded: str, stems: Sequence[str],
-                  original: str, lang: str, today: date | None) -> Match:
+def _match_banded(question: BandedQuestion, index: _Index, answer: Normalised,
+                  stems: Sequence[str], lang: str, today: date | None) -> Match:
     parse = _parser_for(question)
+    folded = answer.folded
     if today is not None and isinstance(question, TimeframeQuestion):
-        dated = parse_calendar_days(original, today)  # "Q3", "fin janvier": before synonyms
+        dated = calendar_days_in(folded, today)  # "Q3", "fin janvier": before synonyms
         if dated is not None:
             return period_match(question, dated)
     exact = index.exact.get("".join(stems))
     option_id = exact.option_id if exact is not None else index.labels_with_digits.get(folded)
     if option_id is None:
         option_id = _phrase_with_digits(index, folded)
-    quantity = parse(original)
+    quantity = parse(answer)
     if option_id is not None:
         value = None
         if quantity is not None and band_match(question, quantity).option_id == option_id:
@@ -396,7 +397,7 @@ def _match_banded(question: BandedQuestion, index: _Index, folded: str, stems: S
         if isinstance(question, MoneyQuestion) and quantity.bare and 0 < quantity.value < 100:
             return thousands_or_not(question, quantity)
         return band_match(question, quantity)
-    return _match_phrases(index, stems, original, lang)
+    return _match_phrases(index, stems, answer, lang)
 
 
 def match_answer(question: QuestionBase, text: str, *, lang: str,
@@ -410,12 +411,19 @@ def match_answer(question: QuestionBase, text: str, *, lang: str,
     """
     if not isinstance(question, ChoiceQuestion | BandedQuestion):
         return NO_MATCH
-    original = text[:MAX_CHARS]
-    folded = fold(original)
+    return match_normalised(question, normalise(text[:MAX_CHARS]), lang=lang, today=today)
+
+
+def match_normalised(question: QuestionBase, answer: Normalised, *, lang: str,
+                     today: date | None = None) -> Match:
+    """:func:`match_answer` of an answer already cut to :data:`MAX_CHARS` and normalised."""
+    if not isinstance(question, ChoiceQuestion | BandedQuestion):
+        return NO_MATCH
+    folded = answer.folded
     stems = [_stem(w) for w in folded.split()[:MAX_WORDS]]
     index = _index_for(question)
     if isinstance(question, BandedQuestion):
-        return _match_banded(question, index, folded, stems, original, lang, today)
+        return _match_banded(question, index, answer, stems, lang, today)
     if not stems:
         return NO_MATCH
     exact = index.exact.get("".join(stems))
@@ -424,5 +432,5 @@ def match_answer(question: QuestionBase, text: str, *, lang: str,
     named = _phrase_with_digits(index, folded)
     if named is not None:
         return Match(named, None, 0.95)
-    return _match_phrases(index, stems, original, lang)
+    return _match_phrases(index, stems, answer, lang)
 

@@ -19,13 +19,14 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Final, Literal
 
 from conversations.numbers import APPROX_NOUNS, DAY_UNITS, Token, lex, word_numbers, words
-from conversations.textnorm import clean, fold
+from conversations.textnorm import Normalised, normalise
 
-__all__ = ["MAX_VALUE", "Quantity", "parse_count", "parse_duration_days", "parse_money"]
+__all__ = ["MAX_VALUE", "Quantity", "count_in", "days_in", "money_in", "parse_count",
+           "parse_duration_days", "parse_money"]
 
 MAX_VALUE: Final = 1e12
 MAX_TEXT: Final = 500  # an answer longer than this is prose, not a quantity
@@ -55,6 +56,13 @@ class Quantity:
         if math.isinf(self.high):
             return self.low
         return (self.low + self.high) / 2
+
+    def approximately(self) -> Quantity:
+        """The same interval, marked approximate.
+
+        Built directly: dataclasses.replace costs several times more, once per answer read.
+        """
+        return Quantity(self.low, self.high, True, self.bare)
 
 
 def _any(*phrases: str) -> str:
@@ -101,6 +109,12 @@ _COMPILED: Final = {
         + [(re.compile(p), m) for p, m in _SYMBOL_MARKERS])
     for kind in ("count", "money", "days")
 }
+# Most answers hold no marker at all ("45", "15k"): one search over every pattern
+# then replaces a dozen substitutions that would each find nothing.
+_ANY_MARKER: Final = {
+    kind: re.compile("|".join(f"(?:{pattern.pattern})" for pattern, _ in compiled))
+    for kind, compiled in _COMPILED.items()
+}
 
 
 # "une bonne centaine", "a good hundred": the adjective does not change the number.
@@ -109,13 +123,14 @@ _FILLER_RE: Final = re.compile(
     r"trentaine|quarantaine|cinquantaine|soixantaine|centaine|millier|hundred|dozen|thousand)s?\b)")
 
 
-def _prepare(text: str, kind: Kind) -> str | None:
-    if len(text) > MAX_TEXT * 4:
+def _prepare(text: Normalised, kind: Kind) -> str | None:
+    if len(text.text) > MAX_TEXT * 4 or len(text.cleaned) > MAX_TEXT:
         return None
-    cleaned = clean(text)
-    if len(cleaned) > MAX_TEXT:
-        return None
-    cleaned = _FILLER_RE.sub(r"\1 ", cleaned.replace("'", " ").replace('"', " "))
+    cleaned = text.cleaned.replace("'", " ").replace('"', " ")
+    if " " in cleaned:  # every filler pattern holds a space
+        cleaned = _FILLER_RE.sub(r"\1 ", cleaned)
+    if _ANY_MARKER[kind].search(cleaned) is None:
+        return cleaned
     for pattern, marker in _COMPILED[kind]:
         cleaned = pattern.sub(marker, cleaned)
     return cleaned
@@ -302,7 +317,7 @@ def _apply_bounds(toks: Sequence[Token], i: int, j: int, q: Quantity, step: floa
     elif bound is None and before and before[-1] == "+":
         bound = "qgt"  # "+50 salariés": French shorthand for "plus de 50"
     if "qapx" in before or after == "qapx":
-        q = replace(q, approximate=True)
+        q = q.approximately()
     if ranged or bound is None:
         return q
     if bound == "qlt":  # strict bounds step to the next value: counts and days are whole
@@ -314,7 +329,7 @@ def _apply_bounds(toks: Sequence[Token], i: int, j: int, q: Quantity, step: floa
     return Quantity(q.low, _INF, q.approximate)
 
 
-def _read(text: str, kind: Kind) -> tuple[list[Token], list[_Expr]] | None:
+def _read(text: Normalised, kind: Kind) -> tuple[list[Token], list[_Expr]] | None:
     prepared = _prepare(text, kind)
     if prepared is None:
         return None
@@ -329,7 +344,7 @@ def _pick(exprs: Sequence[_Expr], preferred: Sequence[_Expr]) -> Quantity | None
         return None
     chosen = (preferred or exprs)[0].quantity
     if len({e.quantity for e in exprs}) > 1 and not preferred:
-        chosen = replace(chosen, approximate=True)
+        chosen = chosen.approximately()
     return chosen
 
 
@@ -351,6 +366,11 @@ _TOTALS: Final = frozenset(words(
 
 def parse_count(text: str) -> Quantity | None:
     """A number of people or things: "we are 45", "1,200", "une vingtaine", "2k", "just me"."""
+    return count_in(normalise(text))
+
+
+def count_in(text: Normalised) -> Quantity | None:
+    """:func:`parse_count` of a text already normalised."""
     found = _read(text, "count")
     if found is None:
         return None
@@ -362,7 +382,7 @@ def parse_count(text: str) -> Quantity | None:
     people = [e for e in kept if any(t.text in _PEOPLE for t in toks[e.end:e.end + 2])]
     totals = [e for e in kept if any(t.text in _TOTALS for t in toks[e.end:e.end + 3])]
     quantity = _pick(kept, totals or people)
-    if quantity is None and _ALONE_RE.search(fold(text)):
+    if quantity is None and _ALONE_RE.search(text.folded):
         return Quantity(1.0, 1.0)
     return quantity
 
@@ -380,9 +400,9 @@ _MONTHLY_RE: Final = re.compile(
     r"|\bmonthly\b|\bmensuel|\bpm\b)")
 
 
-def _figures(text: str) -> Quantity | None:
+def _figures(folded: str) -> Quantity | None:
     """ "six figures", "low six figures", "à 5 chiffres": the number of digits of an amount."""
-    m = _FIGURES_RE.search(fold(text))
+    m = _FIGURES_RE.search(folded)
     if m is None:
         return None
     unit = 10.0 ** (_FIGURE_DIGITS[m.group(2)] - 1)
@@ -395,7 +415,12 @@ def parse_money(text: str) -> Quantity | None:
 
     A monthly amount ("2k per month", "1 500 € par mois") is counted over a year.
     """
-    figures = _figures(text)
+    return money_in(normalise(text))
+
+
+def money_in(text: Normalised) -> Quantity | None:
+    """:func:`parse_money` of a text already normalised."""
+    figures = _figures(text.folded)
     if figures is not None:
         return figures
     found = _read(text, "money")
@@ -406,9 +431,9 @@ def parse_money(text: str) -> Quantity | None:
     quantity = _pick(exprs, marked)
     if quantity is None:
         return None
-    if _MONTHLY_RE.search(clean(text)):
+    if _MONTHLY_RE.search(text.cleaned):
         return Quantity(quantity.low * 12, quantity.high * 12, approximate=True)
-    return replace(quantity, bare=not marked)
+    return Quantity(quantity.low, quantity.high, quantity.approximate, bare=not marked)
 
 
 # Delays said in words, in days; "approximate" when the calendar would be needed to be exact.
@@ -466,10 +491,15 @@ def parse_duration_days(text: str) -> Quantity | None:
     No-timeline phrases ("just looking", "pas pressé", "someday") are not
     durations: they are synonyms of an option, matched by the matcher.
     """
+    return days_in(normalise(text))
+
+
+def days_in(text: Normalised) -> Quantity | None:
+    """:func:`parse_duration_days` of a text already normalised."""
     found = _read(text, "days")
     if found is None:
         return None
-    plain = _CONDITIONAL_RE.sub(" once ", fold(text))
+    plain = _CONDITIONAL_RE.sub(" once ", text.folded)
     next_one = _NEXT_ONE_RE.search(plain)
     if next_one is not None:  # "not this quarter, the next one"
         unit = next_one.group(1)

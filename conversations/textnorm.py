@@ -13,9 +13,10 @@ characters, bidi overrides, unpaired surrogates):
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["clean", "fold"]
+__all__ = ["Normalised", "clean", "fold", "fold_cleaned", "normalise"]
 
 # Typographic variants that people (and phone keyboards) type for plain ASCII.
 _TYPOGRAPHY: Final[dict[str, str]] = {
@@ -43,31 +44,36 @@ _ASCII_PUNCTUATION_TABLE: Final = {
     code: " " for code in range(0x80) if not chr(code).isalnum()
 }
 
-# Per-character decisions for non-ASCII text, filled lazily: the alphabet people
-# type in is small, so the cache stays small and the slow path gets fast.
-_CHAR_CACHE: dict[str, str] = {}
-_CHAR_CACHE_LIMIT: Final = 4096
+# Per-character decisions for non-ASCII text, filled lazily and applied by
+# str.translate: the alphabet people type in is small, so the table stays small
+# and the slow path runs at C speed once its characters have been seen.
+_CHAR_TABLE_LIMIT: Final = 4096
 
 
 def _clean_char(char: str) -> str:
-    cached = _CHAR_CACHE.get(char)
-    if cached is not None:
-        return cached
     if char in _TYPOGRAPHY:
-        result = _TYPOGRAPHY[char]
-    elif char.isascii():
-        result = char.translate(_ASCII_TABLE)
-    else:
-        category = unicodedata.category(char)
-        if category in _DROPPED_CATEGORIES:
-            result = ""
-        elif category[0] in "CZ":  # other controls and every kind of space
-            result = " "
-        else:
-            result = char
-    if len(_CHAR_CACHE) < _CHAR_CACHE_LIMIT:
-        _CHAR_CACHE[char] = result
-    return result
+        return _TYPOGRAPHY[char]
+    if char.isascii():
+        return char.translate(_ASCII_TABLE)
+    category = unicodedata.category(char)
+    if category in _DROPPED_CATEGORIES:
+        return ""
+    if category[0] in "CZ":  # other controls and every kind of space
+        return " "
+    return char
+
+
+class _CharTable(dict[int, str]):
+    """Code point → its cleaned form, for str.translate; decides unseen ones on lookup."""
+
+    def __missing__(self, code: int) -> str:
+        result = _clean_char(chr(code))
+        if len(self) < _CHAR_TABLE_LIMIT:
+            self[code] = result
+        return result
+
+
+_CHAR_TABLE: Final = _CharTable()
 
 
 def clean(text: str) -> str:
@@ -84,7 +90,7 @@ def clean(text: str) -> str:
     decomposed = unicodedata.normalize(
         "NFKD", unicodedata.normalize("NFKD", text).casefold()
     )
-    return " ".join("".join(map(_clean_char, decomposed)).split())
+    return " ".join(decomposed.translate(_CHAR_TABLE).split())
 
 
 def fold(text: str) -> str:
@@ -93,7 +99,26 @@ def fold(text: str) -> str:
     >>> fold("Éditeur de logiciels — l’assurance !")
     'editeur de logiciels l assurance'
     """
-    cleaned = clean(text)
+    return fold_cleaned(clean(text))
+
+
+def fold_cleaned(cleaned: str) -> str:
+    """:func:`fold` of a text already cleaned: ``fold(t) == fold_cleaned(clean(t))``."""
     if cleaned.isascii():
         return " ".join(cleaned.translate(_ASCII_PUNCTUATION_TABLE).split())
     return " ".join("".join(c if c.isalnum() else " " for c in cleaned).split())
+
+
+@dataclass(frozen=True, slots=True)
+class Normalised:
+    """A text with its :func:`clean` and :func:`fold` forms, computed once for every reader."""
+
+    text: str
+    cleaned: str
+    folded: str
+
+
+def normalise(text: str) -> Normalised:
+    """`text` with both comparison forms: what the matcher and the parsers read."""
+    cleaned = clean(text)
+    return Normalised(text, cleaned, fold_cleaned(cleaned))

@@ -24,8 +24,8 @@ from typing import Final
 
 from conversations.contact import parse_email, parse_phone
 from conversations.dsl import EmailQuestion, PhoneQuestion, QuestionBase, TextQuestion
-from conversations.matching import ACCEPT_CONFIDENCE, match_answer
-from conversations.textnorm import clean
+from conversations.matching import ACCEPT_CONFIDENCE, MAX_CHARS, match_answer, match_normalised
+from conversations.textnorm import clean, normalise
 from conversations.turn import clean_text
 
 __all__ = ["CONTACT_PARSERS", "Understanding", "understand"]
@@ -71,9 +71,15 @@ def understand(question: QuestionBase, text: str, *, lang: str, now: datetime) -
     if parser is not None:
         value = parser[0](text)
         return Understanding(None, value, 1.0 if value else 0.0)
-    if not clean(text):
+    if len(text) <= MAX_CHARS:  # the matcher reads all of it: normalise it once for both
+        answer = normalise(text)
+        if not answer.cleaned:
+            return Understanding(None, None, 0.0)
+        match = match_normalised(question, answer, lang=lang, today=now.date())
+    elif not clean(text):
         return Understanding(None, None, 0.0)
-    match = match_answer(question, text, lang=lang, today=now.date())
+    else:
+        match = match_answer(question, text, lang=lang, today=now.date())
     suggestions = match.suggestions
     if match.confidence < ACCEPT_CONFIDENCE and match.option_id is not None:
         suggestions = tuple(dict.fromkeys((match.option_id, *suggestions)))

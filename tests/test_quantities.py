@@ -9,12 +9,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conversations.quantities import (
+    _COMPILED,
+    _FILLER_RE,
     MAX_VALUE,
+    Kind,
     Quantity,
+    _prepare,
     parse_count,
     parse_duration_days,
     parse_money,
 )
+from conversations.textnorm import normalise
 
 INF = math.inf
 
@@ -307,3 +312,25 @@ def test_durations_round_trip(n: int, case: tuple[str, int]) -> None:
     fmt, days = case
     quantity = parse_duration_days(fmt.format(n=n))
     assert quantity is not None and quantity.value == n * days
+
+
+# Marker phrases, their pieces and what sits around them, to build answers that
+# hold several markers, overlapping ones and near misses.
+_KINDS: tuple[Kind, ...] = ("count", "money", "days")
+_MARKER_PIECES = st.sampled_from([
+    "about", "environ", "plus", "de", "plus de", "et plus", "ou moins", "plus ou moins", "more",
+    "or", "less", "more or less", "than", "up to", "jusqu'a", "a partir de", "au moins", "max",
+    "within", "d'ici", "apres", "not before", "and a half", "et demie", "une bonne", "a good",
+    "centaine", "hundred", "half a", "une demi", "~", "<", ">", "+/-", "+", "-", "%", "pour cent",
+    "15", "2,5", "k€", "jours", "months", "salariés", "we are", "x", "", " ",
+])
+
+
+@given(st.lists(_MARKER_PIECES, max_size=8), st.sampled_from(_KINDS))
+def test_the_marker_shortcut_prepares_what_every_substitution_would(
+        pieces: list[str], kind: Kind) -> None:
+    text = normalise(" ".join(pieces))
+    expected = _FILLER_RE.sub(r"\1 ", text.cleaned.replace("'", " ").replace('"', " "))
+    for pattern, marker in _COMPILED[kind]:
+        expected = pattern.sub(marker, expected)
+    assert _prepare(text, kind) == expected

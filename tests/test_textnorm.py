@@ -6,7 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conversations.textnorm import clean, fold
+import unicodedata
+
+from conversations.textnorm import Normalised, _clean_char, clean, fold, normalise
 
 
 @pytest.mark.parametrize(
@@ -91,3 +93,17 @@ def test_ascii_fast_path_agrees_with_the_general_path(text: str) -> None:
     # Appending a non-ASCII letter that folds to nothing forces the slow path.
     assert fold(text + "\u0301") == fold(text)
     assert clean(text + "\u0301") == clean(text)
+
+
+@given(st.text())
+def test_the_character_table_agrees_with_the_character_rule(text: str) -> None:
+    # clean() maps characters through a lazily filled table; the rule it caches decides.
+    # The combining accent forces the general path even on ASCII text.
+    text += "\u0301"
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
+    assert clean(text) == " ".join("".join(map(_clean_char, decomposed)).split())
+
+
+@given(st.text())
+def test_normalise_holds_both_forms(text: str) -> None:
+    assert normalise(text) == Normalised(text, clean(text), fold(text))
