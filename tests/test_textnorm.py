@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-import unicodedata
 
 from conversations.textnorm import Normalised, _clean_char, clean, fold, normalise
 
