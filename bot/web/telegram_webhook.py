@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import time
 from typing import Any
@@ -32,6 +31,7 @@ from bot.telegram.update_model import InvalidUpdate, UpdateShape, read_update_bo
 from bot.web.json_input import BadJson
 from bot.web.metrics import UpdateMetrics
 from storage.errors import database_unavailable
+from storage.json_text import dump_bytes
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ class TelegramWebhook:
                         "headers": [(b"content-length", b"0")]})
             await send({"type": "http.response.body", "body": b""})
             return
-        body = json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()
+        body = dump_bytes(answer)
         await send({"type": "http.response.start", "status": status,
                     "headers": [*_JSON, (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
