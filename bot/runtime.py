@@ -70,11 +70,19 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 
 class _Server(uvicorn.Server):
-    """uvicorn without its signal handlers: the runner decides when to stop."""
+    """uvicorn without its signal handlers (the runner decides when to stop), and without
+    its `sys.exit` when the app's startup fails: that SystemExit would escape the event
+    loop with a traceback, where `serve_http` says why in one line."""
 
     @contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().startup(sockets=sockets)
+        except SystemExit:
+            self.should_exit = True  # never started: serve_http raises StartupError
 
 
 @contextmanager

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -205,3 +206,31 @@ def test_chat_resumed_with_another_language_switches(db_env: dict[str, str]) -> 
     result = leadbot("chat", "--chat-id", "lang", "--lang", "fr", stdin="", env=db_env)
     assert "Je parlerai français" in result.stdout
     assert "Combien de personnes" in result.stdout
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("command", [("run",), ("serve", "--host", "127.0.0.1")])
+def test_an_unreachable_bot_api_at_start_fails_with_one_line(
+        command: tuple[str, ...], db_env: dict[str, str], fake_telegram: Any) -> None:
+    """`run` and `serve` alike: the reason on one line, exit 1, no traceback on stderr's
+    last line; and a token Telegram refuses says so."""
+    env = {**db_env, "TELEGRAM_BOT_TOKEN": "123:abc", "TELEGRAM_WEBHOOK_SECRET": "s3cret",
+           "PORT": str(_closed_port()), "LEADBOT_AUTO_MIGRATE": "true"}
+    api = f"http://127.0.0.1:{_closed_port()}/bot"
+    result = leadbot(*command, env={**env, "TELEGRAM_API_BASE_URL": api})
+    assert result.returncode == 1, result.stderr[-2000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"leadbot: cannot reach the Telegram Bot API at {api}"), last
+    assert "Task exception was never retrieved" not in result.stderr
+
+    refused = leadbot(*command, env={**env, "TELEGRAM_API_BASE_URL": fake_telegram.base_url})
+    assert refused.returncode == 1, refused.stderr[-2000:]
+    assert refused.stderr.strip().splitlines()[-1] == (
+        "leadbot: Telegram rejected TELEGRAM_BOT_TOKEN; copy the token again from @BotFather")
