@@ -309,12 +309,12 @@ class LeadRepository:
         """Insert the chat's lead and return it; or, when a concurrent first message of
         the chat created it first, read (and on PostgreSQL lock) that one."""
         row = _CREATE_LEAD.first(self._session, {**params, "now": now})
-        if row is None:
+        if row is not None:
+            self._created.add(row[0])
+        else:
             query = _LOAD_LEAD_LOCKED if self._for_update() else _LOAD_LEAD
             row = query.first(self._session, params)
             assert row is not None  # the other message's, committed
-            return self._read(row)
-        self._created.add(row[0])
         return self._read(row)
 
     def is_new(self, lead_id: int) -> bool:
