@@ -189,21 +189,27 @@ class LeadService:
             _update_profile(lead, profile)
             state = self._load_state(script, active[1] if active else None, lead, profile, now)
             result = step(script, state, inbound, now)
-            conversation_id = active[0] if active else None
-            if conversation_id is None or any(
+            state_json = result.state.model_dump_json()
+            started = active is None or any(
                 isinstance(e, ConversationStarted) and e.restart for e in result.events
-            ):
-                if conversation_id is not None:  # a restart: a new start gets its variant
+            )
+            if active is not None and not started:
+                conversation_id = active[0]
+            else:
+                if active is not None:  # a restart: a new start gets its variant
                     served = self._served(key, None)
+                # Inserted with the message's final state: `save` leaves its row alone.
                 conversation_id = uow.conversations.start(
                     lead_id=lead.id,
                     script_id=script.id,
                     script_version=loaded.version,
-                    state=result.state.model_dump(mode="json"),
+                    state=state_json,
+                    status=result.state.status,
                     now=now,
                     version_number=served.version_number,
                     experiment=served.experiment,
                     variant=served.variant,
+                    lead_is_new=uow.leads.is_new(lead.id),
                 )
             erased = self._apply_events(script, uow, lead, conversation_id, state, result, now)
             # Composed here, where replies become what is sent: every channel (the outbox,
@@ -223,7 +229,7 @@ class LeadService:
                 )
             if not erased:
                 uow.leads.save(lead, conversation_id=conversation_id,
-                               state=result.state.model_dump_json(),
+                               state=None if started else state_json,
                                status=result.state.status, now=now)
             if then is not None and outbound is not None and replies:
                 then(uow, now)

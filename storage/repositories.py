@@ -189,9 +189,11 @@ _END_CONVERSATIONS = DirectStatement(
     .values(active=False)
 )
 _START_CONVERSATION = DirectStatement(
-    insert(_CONVERSATIONS).returning(_CONVERSATIONS.c.id),
-    column_keys=("lead_id", "script_id", "script_version", "active", "status", "state",
-                 "created_at", "updated_at", "version_number", "experiment", "variant"),
+    insert(_CONVERSATIONS)
+    .values(state=bindparam("state", type_=_SerialisedJSON()))
+    .returning(_CONVERSATIONS.c.id),
+    column_keys=("lead_id", "script_id", "script_version", "active", "status", "created_at",
+                 "updated_at", "version_number", "experiment", "variant"),
 )
 # INSERT … ON CONFLICT DO NOTHING is written as text: SQLAlchemy's dialect-specific
 # on_conflict constructs are not cacheable and were compiled anew for every message.
@@ -200,11 +202,19 @@ _REMEMBER = DirectStatement(text(
     "INSERT INTO processed_messages (channel, message_id, processed_at) "
     "VALUES (:channel, :message_id, :now) ON CONFLICT DO NOTHING"
 ).bindparams(bindparam("now", type_=UTCDateTime())))
-_CREATE_LEAD = DirectStatement(text(
-    "INSERT INTO leads (channel, chat_id, language, stage, temperature, score, fit, intent, "
-    "reasons, stopped, created_at, updated_at) VALUES (:channel, :chat_id, 'en', 'new', "
-    "'cold', 0, 0, 0, '[]', :stopped, :now, :now) ON CONFLICT DO NOTHING"
-).bindparams(bindparam("now", type_=UTCDateTime()), bindparam("stopped", value=False)))
+# A new chat's lead, returned as `_LOAD_LEAD` reads it. No row when a concurrent first
+# message of the same chat created it (on PostgreSQL the insert waits for that
+# transaction to end first): the caller then reads that one.
+_CREATE_LEAD = DirectStatement(
+    text(
+        "INSERT INTO leads (channel, chat_id, language, stage, temperature, score, fit, intent, "
+        "reasons, stopped, created_at, updated_at) VALUES (:channel, :chat_id, 'en', 'new', "
+        "'cold', 0, 0, 0, '[]', :stopped, :now, :now) ON CONFLICT DO NOTHING "
+        f"RETURNING {', '.join(COLUMNS)}"
+    )
+    .bindparams(bindparam("now", type_=UTCDateTime()), bindparam("stopped", value=False))
+    .columns(*_LEAD_COLUMNS)
+)
 
 _LANGUAGE_OF = select(Lead.__table__.c.language).where(Lead.__table__.c.id == bindparam("lead_id"))
 
@@ -218,6 +228,7 @@ class LeadRepository:
         self._session = session
         # Lead id → its indexed service columns as read, so `save` can leave them alone.
         self._indexed_as_read: dict[int, tuple[Any, ...]] = {}
+        self._created: set[int] = set()  # the leads this unit of work inserted
 
     def _read(self, values: Sequence[Any]) -> LeadRecord:
         lead = LeadRecord(*values)
@@ -273,14 +284,16 @@ class LeadRepository:
                 return self._read(locked[:_LEAD_WIDTH]), (
                     locked[_LEAD_WIDTH], locked[_LEAD_WIDTH + 1])
             lead = self.load_for_message(channel, chat_id, now=now)
+            if lead.id in self._created:  # no conversation yet
+                return lead, None
             return lead, ConversationRepository(self._session).active_state(lead.id)
         if message_id is not None and not ProcessedMessageRepository(self._session).remember(
             channel, message_id, now=now
         ):
             return None
         found = _LOAD_CHAT.first(self._session, params)
-        if found is None:
-            return self.load_for_message(channel, chat_id, now=now), None
+        if found is None:  # no lead (the join is an outer one), and no other writer
+            return self._create(params, now=now), None
         active = found[_LEAD_WIDTH]
         lead = self._read(found[:_LEAD_WIDTH])
         return lead, (active, found[_LEAD_WIDTH + 1]) if active else None
@@ -290,19 +303,31 @@ class LeadRepository:
         query = _LOAD_LEAD_LOCKED if self._for_update() else _LOAD_LEAD
         params = {"channel": channel, "chat_id": chat_id}
         row = query.first(self._session, params)
-        if row is None:
-            # ON CONFLICT: a concurrent first message of the same chat creates it once.
-            _CREATE_LEAD.execute(self._session, {**params, "now": now})
+        return self._create(params, now=now) if row is None else self._read(row)
+
+    def _create(self, params: dict[str, str], *, now: datetime) -> LeadRecord:
+        """Insert the chat's lead and return it; or, when a concurrent first message of
+        the chat created it first, read (and on PostgreSQL lock) that one."""
+        row = _CREATE_LEAD.first(self._session, {**params, "now": now})
+        if row is not None:
+            self._created.add(row[0])
+        else:
+            query = _LOAD_LEAD_LOCKED if self._for_update() else _LOAD_LEAD
             row = query.first(self._session, params)
-            assert row is not None  # created just now, or by the other message
+            assert row is not None  # the other message's, committed
         return self._read(row)
 
+    def is_new(self, lead_id: int) -> bool:
+        """Whether this unit of work created the lead (so it has no conversation yet)."""
+        return lead_id in self._created
+
     def save(
-        self, record: LeadRecord, *, conversation_id: int, state: str, status: str,
+        self, record: LeadRecord, *, conversation_id: int, state: str | None, status: str,
         now: datetime,
     ) -> None:
         """Write back what a message may change: the lead and its conversation's state
-        (`state`: the engine's state as JSON text).
+        (`state`: the engine's state as JSON text; None when the conversation's row holds
+        it already, as one this message started does).
 
         One statement on PostgreSQL (the state update rides along as a CTE); two on
         SQLite, which has no data-modifying CTEs (and no round trips to save).
@@ -320,7 +345,9 @@ class LeadRepository:
         params.update(saved_lead_id=record.id)
         state_params = {"conversation_id": conversation_id, "new_state": state,
                         "new_status": status, "now": now}
-        if self._for_update():
+        if state is None:
+            _save_lead(indexed, with_state=False).execute(self._session, params)
+        elif self._for_update():
             _save_lead(indexed, with_state=True).execute(self._session, params | state_params)
         else:
             _SAVE_STATE_ONLY.execute(self._session, state_params)
@@ -416,19 +443,22 @@ class ConversationRepository:
         return (row[0], row[1]) if row is not None else None
 
     def start(
-        self, *, lead_id: int, script_id: str, script_version: str, state: dict[str, Any],
+        self, *, lead_id: int, script_id: str, script_version: str, state: str, status: str,
         now: datetime, version_number: int | None = None, experiment: str | None = None,
-        variant: str | None = None,
+        variant: str | None = None, lead_is_new: bool = False,
     ) -> int:
         """Start a new active conversation (ending any other); returns its id.
 
-        `version_number` is the stored script version it runs under; `experiment` and
-        `variant` the A/B variant it was assigned to, if any.
+        `state` is the engine's state as JSON text, `status` its status. `version_number`
+        is the stored script version it runs under; `experiment` and `variant` the A/B
+        variant it was assigned to, if any. `lead_is_new`: the lead was created in this
+        transaction, so it has no other conversation to end.
         """
-        _END_CONVERSATIONS.execute(self._session, {"ended_lead": lead_id})
+        if not lead_is_new:
+            _END_CONVERSATIONS.execute(self._session, {"ended_lead": lead_id})
         inserted = _START_CONVERSATION.first(self._session, {
             "lead_id": lead_id, "script_id": script_id, "script_version": script_version,
-            "active": True, "status": str(state.get("status", "new")), "state": state,
+            "active": True, "status": status, "state": state,
             "created_at": now, "updated_at": now, "version_number": version_number,
             "experiment": experiment, "variant": variant,
         })

@@ -205,7 +205,7 @@ def seed_lead(slack_db: Any) -> Any:
             lead.qualified_at, lead.stopped = now, stopped
             conversation_id = uow.conversations.start(
                 lead_id=lead.id, script_id="b2b-default", script_version="1",
-                state={"status": "completed"}, now=now,
+                state='{"status": "completed"}', status="completed", now=now,
             )
             for question_id, raw, option in answers:
                 uow.answers.add(Answer(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import func, select
 
@@ -233,3 +235,52 @@ def test_same_chat_from_two_threads_loses_nothing(app: Container) -> None:
 
 def test_default_script_path_is_bundled() -> None:
     assert Path(Settings().leadbot_script).name == "default.yaml"
+
+
+@pytest.mark.postgres
+def test_two_first_messages_of_a_new_chat_at_once_make_one_lead(postgres_url: str) -> None:
+    """The second message's INSERT of the lead waits for the first's transaction, then
+    finds the lead created (no row returned) and carries on with it, locked, and with
+    the conversation the first one started."""
+    first_inserted, waited = threading.Event(), threading.Event()
+
+    def hold_the_first(uow: UnitOfWork, lead: Any, events: Sequence[Event], now: Any) -> None:
+        if first_inserted.is_set():
+            return
+        first_inserted.set()
+        # Commit only once the other message waits on this transaction's lead. (Autocommit:
+        # in one transaction, pg_stat_activity would show the same snapshot every time.)
+        with psycopg.connect(postgres_url.replace("+psycopg", ""), autocommit=True) as watcher:
+            for _ in range(200):
+                waiting = watcher.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock'").fetchone()
+                if waiting is not None and waiting[0]:
+                    waited.set()
+                    return
+                time.sleep(0.05)
+
+    settings = Settings(database_url=postgres_url, database_concurrency=2)
+    app = build(settings, clock=Clock(), hooks=(hold_the_first,))
+    handled: dict[str, Any] = {}
+
+    def first() -> None:
+        handled["first"] = send(app, "9", "/start", message_id="a")
+
+    thread = threading.Thread(target=first)
+    try:
+        thread.start()
+        assert first_inserted.wait(10)
+        handled["second"] = send(app, "9", "software", message_id="b")
+        thread.join()
+        assert waited.is_set()  # the second did wait in the lead's INSERT
+        assert handled["first"].lead_id == handled["second"].lead_id is not None
+        with app.uow() as uow:
+            assert uow.session.scalar(select(func.count()).select_from(Lead)) == 1
+            conversations = uow.session.scalars(select(Conversation)).all()
+            assert len(conversations) == 1 and conversations[0].active
+            answers = uow.answers.current_for(handled["first"].lead_id)
+            assert [a.raw_text for a in answers] == ["software"]
+    finally:
+        thread.join()
+        app.close()

@@ -42,7 +42,7 @@ def test_a_chat_is_read_and_saved_with_its_values_intact(
                        started_at=NOW)
         conversation_id = uow.conversations.start(
             lead_id=lead.id, script_id="s", script_version="v1",
-            state=state.model_dump(mode="json"), now=NOW)
+            state=state.model_dump_json(), status=state.status, now=NOW)
         lead.first_name, lead.stage, lead.email = "Zoë", "mql", "zoe@example.com"
         lead.reasons, lead.next_nudge_at, lead.stopped = ["budget ≥ 10k"], later, True
         uow.leads.save(lead, conversation_id=conversation_id, state=state.model_dump_json(),
@@ -73,7 +73,8 @@ def test_saving_a_lead_writes_an_indexed_column_only_when_changed_yet_always_rig
     with uow:
         lead = uow.leads.load_for_message("telegram", "9", now=NOW)
         conversation_id = uow.conversations.start(
-            lead_id=lead.id, script_id="s", script_version="v1", state={}, now=NOW)
+            lead_id=lead.id, script_id="s", script_version="v1", state="{}", status="new",
+            now=NOW)
         for name, value in values.items():
             setattr(lead, name, value)
         uow.leads.save(lead, conversation_id=conversation_id, state="{}", status="new", now=NOW)
