@@ -317,10 +317,15 @@ class OutboxRepository:
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
-    def pending(self, *, kinds: Sequence[str] | None = None) -> list[OutboxMessage]:
+    def pending(
+        self, *, kinds: Sequence[str] | None = None, after: int | None = None
+    ) -> list[OutboxMessage]:
+        """Pending rows (of `kinds`; with ids above `after`), oldest first."""
         query = select(OutboxMessage).where(OutboxMessage.status == "pending")
         if kinds is not None:
             query = query.where(OutboxMessage.kind.in_(kinds))
+        if after is not None:
+            query = query.where(OutboxMessage.id > after)
         return list(self._session.scalars(query.order_by(OutboxMessage.id)))
 
     def for_lead(self, lead_id: int, *, kind: str | None = None) -> list[OutboxMessage]:

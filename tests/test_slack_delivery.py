@@ -284,3 +284,29 @@ async def test_forget_blanks_the_alert_and_deletes_our_thread_messages(
     remaining = fake_slack.channel_messages("sales")
     assert [m["text"] for m in remaining] == [ERASED_TEXT, "calling now"]
     assert remaining[0]["blocks"] == []
+
+
+async def test_without_slack_each_alert_is_announced_once_and_only_new_rows_are_read(
+    slack_db: sessionmaker[Session], seed_lead: Any, caplog: pytest.LogCaptureFixture,
+) -> None:
+    unconfigured = SlackDelivery(session_factory=slack_db, client=None, default_channel=None,
+                                 script_provider=lambda: None, policy=FAST)
+    first, second = seed_lead(), seed_lead()
+
+    def announced() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "stays pending" in r.getMessage()]
+
+    with caplog.at_level(logging.WARNING, logger="bot.slack.delivery"):
+        await unconfigured.deliver_due()
+        await unconfigured.deliver_due()  # nothing new: nothing said again
+        assert announced() == [
+            f"Slack is not configured (SLACK_BOT_TOKEN): slack_alert for lead #{lead} stays pending"
+            for lead in (first, second)]
+        third = seed_lead()
+        await unconfigured.deliver_due()
+    assert announced()[2:] == [
+        f"Slack is not configured (SLACK_BOT_TOKEN): slack_alert for lead #{third} stays pending"]
+    assert [status for _, _, status in statuses(slack_db)] == ["pending"] * 3  # nothing lost
+    with UnitOfWork(slack_db) as uow:  # the look reads only rows after the last one announced
+        assert uow.outbox.pending(kinds=["slack_alert"], after=max(
+            row.id for row in uow.outbox.pending(kinds=["slack_alert"]))) == []

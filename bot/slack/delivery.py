@@ -67,6 +67,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# Without Slack configured, new alerts are announced in the log this often (seconds).
+ANNOUNCE_EVERY = 5.0
+
+
 @dataclass(frozen=True, slots=True)
 class DeliveryPolicy:
     lease: timedelta = timedelta(seconds=60)
@@ -348,8 +352,10 @@ class SlackDelivery:
         self.worker = OutboxWorker(
             name="slack-delivery", db=gate or DatabaseGate.for_database(uow_factory),
             uow_factory=uow_factory, clock=clock, policy=policy.worker_policy(), senders=senders)
-        self._poll = policy.poll_interval
-        self._announced: set[int] = set()
+        # Without Slack: how often to look for new alerts to announce in the log, and
+        # the newest row announced (only rows after it are read).
+        self._announce_every = max(policy.poll_interval, ANNOUNCE_EVERY)
+        self._announced_up_to = 0
 
     def wake(self) -> None:
         """Deliver now instead of at the next poll (call after committing an outbox row)."""
@@ -367,7 +373,7 @@ class SlackDelivery:
             except Exception:  # the database may be briefly unavailable
                 log.exception("could not look for pending Slack rows")
             with suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self._poll)
+                await asyncio.wait_for(stop.wait(), timeout=self._announce_every)
         if worker is not None:
             await worker
 
@@ -378,14 +384,14 @@ class SlackDelivery:
         return await self.worker.deliver_due()
 
     def _announce_pending(self) -> None:
+        """Say once in the log that each Slack row queued since the last look stays pending."""
         with UnitOfWork(self._sessions) as uow:
-            for row in uow.outbox.pending(kinds=KINDS):
-                if row.id not in self._announced:
-                    self._announced.add(row.id)
-                    log.warning(
-                        "Slack is not configured (SLACK_BOT_TOKEN): %s for lead #%s stays pending",
-                        row.kind, row.lead_id,
-                    )
+            for row in uow.outbox.pending(kinds=KINDS, after=self._announced_up_to):
+                self._announced_up_to = max(self._announced_up_to, row.id)
+                log.warning(
+                    "Slack is not configured (SLACK_BOT_TOKEN): %s for lead #%s stays pending",
+                    row.kind, row.lead_id,
+                )
 
 
 def _retry_after_seconds(headers: Any) -> float:
