@@ -6,6 +6,7 @@ handed out), with leases so a killed deliverer's row is taken over, and back-off
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,7 +15,6 @@ from typing import Any, cast
 
 from sqlalchemy import (
     Integer,
-    Select,
     Table,
     bindparam,
     func,
@@ -123,20 +123,21 @@ def _claimable(kinds: int | None = None) -> tuple[ColumnElement[bool], ...]:
 
 
 @functools.cache
-def _claim_statement(*, locking: bool) -> Select[Any]:
-    """The heads-of-destinations SELECT of `OutboxRepository.claim_due`, built once per shape."""
+def _claim_statement(kinds: int, *, locking: bool) -> DirectStatement:
+    """The heads-of-destinations SELECT of `OutboxRepository.claim_due` for that many
+    kinds, built once per shape (it runs at every claim, most often finding nothing)."""
     # Correlated, the head subquery is always run per candidate with the destination as
     # a parameter, whatever the planner's statistics say (as NOT EXISTS it may become an
     # anti-join over all pending rows).
     query = (
         select(*_CLAIMED_COLUMNS)
-        .where(*_claimable(), _OUTBOX.c.id == _head_of(_OUTBOX.c.destination))
+        .where(*_claimable(kinds), _OUTBOX.c.id == _head_of(_OUTBOX.c.destination))
         .order_by(_OUTBOX.c.id)
         .limit(bindparam("limit", type_=Integer))
     )
     if locking:  # SQLite has one writer at a time: no row locks to take or skip
         query = query.with_for_update(skip_locked=True, of=_OUTBOX)
-    return query
+    return DirectStatement(query)
 
 
 @functools.cache
@@ -249,14 +250,14 @@ class OutboxRepository:
         # `on_delivered` just before) must be in the database before the claim reads it.
         self._session.flush()
         locking = self._session.get_bind().dialect.name != "sqlite"
-        rows = self._session.execute(_claim_statement(locking=locking),
-                                     {"kinds": list(kinds), "now": now, "limit": limit}).all()
+        params: dict[str, Any] = {f"kind_{number}": kind for number, kind in enumerate(kinds)}
+        rows = [ClaimedRow(*row) for row in _claim_statement(len(kinds), locking=locking).all(
+            self._session, {**params, "now": now, "limit": limit})]
         if not rows:
             return []
         self._session.execute(_LEASE, {"ids": [row.id for row in rows], "until": now + lease})
         # The rows were read before the lease counted this attempt.
-        return [ClaimedRow(row.id, row.kind, row.destination, row.lead_id, row.payload,
-                           row.attempts + 1, row.created_at) for row in rows]
+        return [dataclasses.replace(row, attempts=row.attempts + 1) for row in rows]
 
     def delivered_before(
         self, lead_id: int, *, kind: str, before: int, limit: int | None = None
