@@ -183,11 +183,12 @@ class LeadService:
             if chat is None:  # this message id was processed before
                 return Handled(lead_id=None, replies=(), events=(), duplicate=True)
             lead, active = chat
-            served = self._served(key, active[1] if active else None)
+            saved = ConversationState.model_validate_json(active[1]) if active else None
+            served = self._served(key, saved)
             loaded = served.loaded
             script = loaded.script
             _update_profile(lead, profile)
-            state = self._load_state(script, active[1] if active else None, lead, profile, now)
+            state = self._load_state(script, saved, lead, profile, now)
             result = step(script, state, inbound, now)
             state_json = result.state.model_dump_json()
             started = active is None or any(
@@ -290,11 +291,10 @@ class LeadService:
             sent += bool(handled.replies)
         return sent
 
-    def _served(self, key: ConversationKey, saved: dict[str, object] | None) -> ServedScript:
+    def _served(self, key: ConversationKey, saved: ConversationState | None) -> ServedScript:
         if self._picker is None:
             return ServedScript(self._script_of())
-        started = saved.get("started_at") if saved is not None else None
-        started_at = datetime.fromisoformat(started) if isinstance(started, str) else None
+        started_at = saved.started_at if saved is not None else None
         return self._picker.for_chat(key.channel, key.chat_id, started_at)
 
     def take_due_sla_steps(self, *, limit: int = 100) -> int:
@@ -302,14 +302,14 @@ class LeadService:
         return take_due_sla_steps(self._uow_factory, now=self._clock(), limit=limit)
 
     def _load_state(
-        self, script: Script, saved: dict[str, object] | None, lead: LeadRecord, profile: Profile,
-        now: datetime,
+        self, script: Script, saved: ConversationState | None, lead: LeadRecord,
+        profile: Profile, now: datetime,
     ) -> ConversationState:
         if saved is None:
             return ConversationState.fresh(
                 script_id=script.id, lang=language_for(script, profile.language_code)
             ).model_copy(update={"stage": lead.stage, "source": lead.source})
-        state = ConversationState.model_validate(saved)
+        state = saved
         # The lead's stage may have moved outside the chat (a rep disqualified it).
         state = state.model_copy(update={"stage": lead.stage})
         if state.current is not None and state.current not in script.question_ids():

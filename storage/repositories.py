@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     Select,
     Table,
+    Text,
     TypeDecorator,
     bindparam,
     column,
@@ -29,6 +30,7 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from conversations.vocabulary import EventType
@@ -52,8 +54,12 @@ _CONVERSATIONS = cast(Table, Conversation.__table__)
 _ANSWERS = cast(Table, Answer.__table__)
 _EVENTS = cast(Table, LeadEvent.__table__)
 _PROCESSED = cast(Table, ProcessedMessage.__table__)
+# The engine's state as the JSON text stored (CAST: PostgreSQL's driver would decode a
+# JSON column): the service parses it straight into its model, or reuses the state it
+# saved itself when the text is the same (`bot.service`).
+_STATE_TEXT = sql_cast(_CONVERSATIONS.c.state, Text)
 _ACTIVE_STATE = DirectStatement(
-    select(_CONVERSATIONS.c.id, _CONVERSATIONS.c.state)
+    select(_CONVERSATIONS.c.id, _STATE_TEXT)
     .where(_CONVERSATIONS.c.lead_id == bindparam("lead_id"), _CONVERSATIONS.c.active.is_(True))
     .order_by(_CONVERSATIONS.c.id.desc())
     .limit(1)
@@ -96,7 +102,7 @@ def _lead_and_active_conversation(*, lead_without_one: bool) -> Select[Any]:
         select(
             *_LEAD_COLUMNS,
             _CONVERSATIONS.c.id.label("conversation_id"),
-            _CONVERSATIONS.c.state.label("conversation_state"),
+            _STATE_TEXT.label("conversation_state"),
         )
         .select_from(joined)
         .where(_LEADS.c.channel == bindparam("channel"), _LEADS.c.chat_id == bindparam("chat_id"))
@@ -258,8 +264,9 @@ class LeadRepository:
 
     def load_chat(
         self, channel: str, chat_id: str, *, now: datetime, message_id: str | None = None
-    ) -> tuple[LeadRecord, tuple[int, dict[str, Any]] | None] | None:
-        """The chat's lead (created when new) and its active conversation's (id, state).
+    ) -> tuple[LeadRecord, tuple[int, str] | None] | None:
+        """The chat's lead (created when new) and its active conversation's (id, state as
+        JSON text).
 
         With `message_id`, the id is remembered first, and None is returned when it was
         already there (a duplicate delivery: nothing to do).
@@ -437,8 +444,9 @@ class ConversationRepository:
         )
         return self._session.scalars(query).first()
 
-    def active_state(self, lead_id: int) -> tuple[int, dict[str, Any]] | None:
-        """(id, engine state) of the lead's active conversation: the per-message read."""
+    def active_state(self, lead_id: int) -> tuple[int, str] | None:
+        """(id, engine state as JSON text) of the lead's active conversation: the
+        per-message read."""
         row = _ACTIVE_STATE.first(self._session, {"lead_id": lead_id})
         return (row[0], row[1]) if row is not None else None
 

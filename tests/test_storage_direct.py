@@ -53,7 +53,7 @@ def test_a_chat_is_read_and_saved_with_its_values_intact(
         assert chat is not None
         lead, active = chat
         assert active is not None and active[0] == conversation_id
-        assert ConversationState.model_validate(active[1]) == state
+        assert ConversationState.model_validate_json(active[1]) == state
         assert (lead.first_name, lead.stage, lead.email) == ("Zoë", "mql", "zoe@example.com")
         assert (lead.reasons, lead.next_nudge_at, lead.stopped) == (["budget ≥ 10k"], later, True)
         assert lead.updated_at == NOW  # `save` writes the record's own updated_at
