@@ -143,5 +143,9 @@ class FakeBotApi:
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, IndexError, ValueError):
             pass
+        except asyncio.CancelledError:
+            # Closed by __aexit__. Ending normally: on Python 3.11, asyncio's stream
+            # callback logs a traceback for a connection task that ends cancelled.
+            pass
         finally:
             writer.close()
