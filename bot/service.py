@@ -310,8 +310,8 @@ class LeadService:
                 script_id=script.id, lang=language_for(script, profile.language_code)
             ).model_copy(update={"stage": lead.stage, "source": lead.source})
         state = saved
-        # The lead's stage may have moved outside the chat (a rep disqualified it).
-        state = state.model_copy(update={"stage": lead.stage})
+        if state.stage != lead.stage:  # moved outside the chat (a rep disqualified it)
+            state = state.model_copy(update={"stage": lead.stage})
         if state.current is not None and state.current not in script.question_ids():
             # A newer script dropped the question this chat was on: carry on from the rest.
             state = state.model_copy(

@@ -44,27 +44,30 @@ class _Compiled:
 
 def _shared_datetime_processor(type_: TypeEngine[Any], dialect: Dialect, processor: Processor
                                ) -> Processor:
-    """One processor, remembering its last value, for every bind of this kind of datetime:
-    a message binds the same `now` to most of its statements, and converting an aware
-    datetime for the driver (SQLite: to text) is not free."""
+    """One processor, remembering its last few values, for every bind of this kind of
+    datetime: a message binds the same `now` to most of its statements (and a lease's
+    end or a retry's time to some), and converting an aware datetime for the driver
+    (SQLite: to text) is not free."""
     impl = type_.impl_instance if isinstance(type_, TypeDecorator) else type_
     key = (dialect.name, type(type_), getattr(impl, "timezone", None))
-    return _DATETIME_PROCESSORS.setdefault(key, _last_one_remembered(processor))
+    return _DATETIME_PROCESSORS.setdefault(key, _recent_ones_remembered(processor))
 
 
 _DATETIME_PROCESSORS: dict[tuple[str, type, object], Processor] = {}
+_REMEMBERED = 4
 
 
-def _last_one_remembered(processor: Processor) -> Processor:
-    last: tuple[Any, Any] = (object(), None)
+def _recent_ones_remembered(processor: Processor) -> Processor:
+    recent: tuple[tuple[Any, Any], ...] = ()  # (value, converted), newest first
 
     def process(value: Any) -> Any:
-        nonlocal last
-        seen = last  # one read: another thread may replace it meanwhile
-        if seen[0] is value:
-            return seen[1]
+        nonlocal recent
+        seen = recent  # one read: another thread may replace it meanwhile
+        for known, converted in seen:
+            if known is value:
+                return converted
         converted = processor(value)
-        last = (value, converted)
+        recent = ((value, converted), *seen[:_REMEMBERED - 1])
         return converted
 
     return process

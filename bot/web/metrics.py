@@ -22,6 +22,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -57,6 +58,7 @@ class UpdateMetrics:
             "Telegram updates handled by this process, by outcome (ok, failed, rejected).",
             ["outcome"], registry=self.registry,
         )
+        self._by_outcome: dict[str, Any] = {}  # the counter's child per outcome
         self.latency = Histogram(
             "leadbot_update_handling_seconds",
             "Time from receiving a Telegram update to its committed handling.",
@@ -71,7 +73,10 @@ class UpdateMetrics:
                                         registry=self.registry)
 
     def observe(self, outcome: str, seconds: float | None = None) -> None:
-        self.handled.labels(outcome=outcome).inc()
+        counter = self._by_outcome.get(outcome)
+        if counter is None:  # labels() takes a lock and builds a key: once per outcome
+            counter = self._by_outcome[outcome] = self.handled.labels(outcome=outcome)
+        counter.inc()
         if seconds is not None:
             self.latency.observe(seconds)
 
