@@ -143,15 +143,24 @@ class DirectStatement:
         order = tuple(compiled.positiontup or ()) if compiled.positional else None
         return _Compiled(compiled.string, order, defaults, tuple(binds), results)
 
-    def _run(self, session: Session, params: Mapping[str, Any]) -> Any:
-        connection, driver = _connection_of(session)
-        compiled = self._compiled(connection.dialect)
+    def sent(self, session: Session, params: Mapping[str, Any]) -> tuple[str, Any]:
+        """The SQL and the parameters running it with `params` hands the driver (for an
+        EXPLAIN of the statement exactly as it runs)."""
+        compiled = self._compiled(_connection_of(session)[0].dialect)
+        return compiled.sql, self._parameters(compiled, params)
+
+    @staticmethod
+    def _parameters(compiled: _Compiled, params: Mapping[str, Any]) -> Any:
         values = {**compiled.defaults, **params} if compiled.defaults else dict(params)
         for name, processor in compiled.binds:
             values[name] = processor(values[name])
-        parameters: Any = (
-            tuple(values[name] for name in compiled.order) if compiled.order is not None else values
-        )
+        return tuple(values[name] for name in compiled.order) if compiled.order is not None \
+            else values
+
+    def _run(self, session: Session, params: Mapping[str, Any]) -> Any:
+        connection, driver = _connection_of(session)
+        compiled = self._compiled(connection.dialect)
+        parameters = self._parameters(compiled, params)
         cursor = driver.cursor()
         try:
             cursor.execute(compiled.sql, parameters)

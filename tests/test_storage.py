@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
+from unittest.mock import patch
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import event
 
 from storage import migrate
 from storage.database import create_database_engine, create_session_factory, normalise_database_url
+from storage.direct import DirectStatement
 from storage.models import Base
 from storage.unit_of_work import UnitOfWork
 
@@ -150,16 +152,18 @@ def test_the_head_just_queued_is_leased_in_one_statement(database_url: str) -> N
 
 
 def _claim_plan(uow: UnitOfWork, engine: object) -> str:
-    """The database's plan for the claim statement exactly as it was sent, parameters included."""
+    """The database's plan for the claim statement exactly as it is sent, parameters included."""
     captured: list[tuple[str, object]] = []
+    run_all = DirectStatement.all
 
-    @event.listens_for(engine, "before_cursor_execute")
-    def capture(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if "FROM outbox AS earlier" in statement:
-            captured.append((statement, parameters))
+    def capture(statement: DirectStatement, session: Any, params: Any) -> Any:
+        sql, parameters = statement.sent(session, params)
+        if "FROM outbox AS earlier" in sql:
+            captured.append((sql, parameters))
+        return run_all(statement, session, params)
 
-    uow.outbox.claim_due(kinds=["telegram"], now=NOW, lease=timedelta(seconds=1))
-    event.remove(engine, "before_cursor_execute", capture)
+    with patch.object(DirectStatement, "all", capture):
+        uow.outbox.claim_due(kinds=["telegram"], now=NOW, lease=timedelta(seconds=1))
     assert captured, "the claim statement was not seen"
     statement, parameters = captured[0]
     sqlite = uow.session.get_bind().dialect.name == "sqlite"
