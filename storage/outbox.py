@@ -108,18 +108,21 @@ def _head_of(destination: ColumnElement[str]) -> ScalarSelect[Any]:
     )
 
 
-def _claimable(kinds: int | None = None) -> tuple[ColumnElement[bool], ...]:
-    """A row a worker of `kinds` may lease now: pending, due, and not leased (or its lease expired).
-
-    The kinds are one expanding parameter, or with a number, that many (`kind_0`…).
+def _claimable(kinds: int) -> tuple[ColumnElement[bool], ...]:
+    """A row a worker of `kinds` kinds may lease now: pending, due, and not leased (or its
+    lease expired). The kinds are that many parameters, `kind_0`…: see `_kind_params`.
     """
     outbox = _OUTBOX.c
     kind_in = outbox.kind.in_(
-        bindparam("kinds", expanding=True) if kinds is None
-        else [bindparam(f"kind_{number}", type_=outbox.kind.type) for number in range(kinds)])
+        [bindparam(f"kind_{number}", type_=outbox.kind.type) for number in range(kinds)])
     return (outbox.status == _PENDING, kind_in,
             outbox.next_attempt_at <= _NOW,
             or_(outbox.locked_until.is_(None), outbox.locked_until <= _NOW))
+
+
+def _kind_params(kinds: Sequence[str]) -> dict[str, Any]:
+    """The values of `_claimable(len(kinds))`'s kind parameters."""
+    return {f"kind_{number}": kind for number, kind in enumerate(kinds)}
 
 
 @functools.cache
@@ -250,9 +253,8 @@ class OutboxRepository:
         # `on_delivered` just before) must be in the database before the claim reads it.
         self._session.flush()
         locking = self._session.get_bind().dialect.name != "sqlite"
-        params: dict[str, Any] = {f"kind_{number}": kind for number, kind in enumerate(kinds)}
         rows = [ClaimedRow(*row) for row in _claim_statement(len(kinds), locking=locking).all(
-            self._session, {**params, "now": now, "limit": limit})]
+            self._session, {**_kind_params(kinds), "now": now, "limit": limit})]
         if not rows:
             return []
         self._session.execute(_LEASE, {"ids": [row.id for row in rows], "until": now + lease})
@@ -277,9 +279,8 @@ class OutboxRepository:
         message's transaction has just queued, handed to this process's sender): the
         same rule as `claim_due`, without a SELECT before the UPDATE."""
         self._session.flush()  # see claim_due
-        params = {f"kind_{number}": kind for number, kind in enumerate(kinds)}
         row = _lease_head(len(kinds)).first(self._session, {
-            **params, "head_of": destination, "now": now, "until": now + lease})
+            **_kind_params(kinds), "head_of": destination, "now": now, "until": now + lease})
         return ClaimedRow(*row) if row is not None else None
 
     def get(self, message_id: int) -> OutboxMessage | None:

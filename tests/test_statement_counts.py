@@ -8,7 +8,6 @@ name each statement (verb and table) so a failure shows which one came or went.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -19,6 +18,7 @@ from bot.bootstrap import Container, build
 from bot.service import ConversationKey, Handled, Profile
 from bot.settings import Settings
 from conversations.exchange import Inbound
+from tests.lifecycle_helpers import Clock
 
 # What a message runs, by kind. SQLite: the whole transaction, BEGIN to COMMIT (the
 # trace sees them); PostgreSQL: the statements sent on a cursor (psycopg begins and
@@ -61,15 +61,6 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
         "a duplicate delivery": ["WITH fresh"],
     },
 }
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1)
-        return self.now
 
 
 @pytest.fixture

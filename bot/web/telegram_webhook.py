@@ -27,7 +27,7 @@ from typing import Any
 from starlette.types import Receive, Scope, Send
 
 from bot.telegram.application import TelegramRuntime
-from bot.telegram.update_model import InvalidUpdate, UpdateShape, read_update_body
+from bot.telegram.update_model import InvalidUpdate, read_update_body
 from bot.web.json_input import BadJson
 from bot.web.metrics import UpdateMetrics
 from storage.errors import database_unavailable
@@ -145,8 +145,3 @@ class TelegramWebhook:
         metrics.observe("ok", seconds)
         # A call in the answer: Telegram makes this Bot API call as it reads it.
         return 200, call
-
-
-def _parse(body: bytes) -> UpdateShape:
-    """The update, or BadJson / InvalidUpdate saying what is wrong with the body."""
-    return read_update_body(body)
